@@ -1,0 +1,28 @@
+import os, shutil, sys
+from pathlib import Path
+
+import pytest
+
+from modulenas.core import shared_dir
+
+
+@pytest.fixture(scope='session')
+def zoo_dir() -> Path:
+    "The folder of pretrained zoo weights; tests that need it skip when it is absent."
+    d = shared_dir()
+    if d is None or not any((d / 'zoo').glob('resnet*.th')):
+        pytest.skip('pretrained zoo weights not found: set MODULENAS_SHARED to a folder holding zoo/ (see README)')
+    return d / 'zoo'
+
+
+@pytest.fixture(scope='session')
+def cli():
+    "A function running a console script of this package; returns the CompletedProcess."
+    import subprocess
+
+    def run(name, *args, env=None, timeout=600):
+        exe = shutil.which(name) or str(Path(sys.executable).parent / name)
+        if not Path(exe).exists(): pytest.fail(f'console script {name} is not installed (pip install -e .)')
+        return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+    return run

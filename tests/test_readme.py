@@ -1,0 +1,27 @@
+"README.md is kept in step with nbs/index.ipynb (regenerate with `python tests/test_readme.py`)."
+import json, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def render_readme() -> str:
+    "README text: the markdown cells of nbs/index.ipynb, in order."
+    nb = json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())
+    cells = [''.join(c['source']).strip() for c in nb['cells'] if c['cell_type'] == 'markdown']
+    return '\n\n'.join(cells) + '\n'
+
+
+def test_readme_matches_index():
+    assert (ROOT / 'README.md').read_text() == render_readme(), 'README.md is stale: run python tests/test_readme.py'
+
+
+def test_readme_gives_the_two_commands():
+    text = (ROOT / 'README.md').read_text()
+    assert 'pip install -e . && modulenas-build-kb' in text
+    assert 'nbdev-test && pytest tests/' in text
+
+
+if __name__ == '__main__':
+    (ROOT / 'README.md').write_text(render_readme())
+    print('wrote', ROOT / 'README.md', file=sys.stderr)

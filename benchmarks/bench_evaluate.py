@@ -10,7 +10,7 @@ import json, platform, resource, statistics, time
 from pathlib import Path
 
 import torch
-from fastcore.script import call_parse, Param, store_true
+import argparse
 
 from modulenas.core import as_device, set_seed
 from modulenas.data import get_splits
@@ -39,6 +39,12 @@ def plain_images_per_s(net, images, batch_size: int, device) -> float:
     return len(images) / (time.perf_counter() - t0)
 
 
+def images_processed(r, n_val: int, n_calib: int) -> int:
+    "Images the evaluator pushed through the network of result `r`: validation passes, adapter fit and BN passes."
+    passes_val = sum(k in r.stage_s for k in ('raw', 'stitched', 'refined'))
+    return passes_val * n_val + (n_calib if 'fit' in r.stage_s and r.adapter_r2 else 0) + (n_calib if r.stage_s.get('bn', 0) > 0.01 else 0)
+
+
 def peak_memory_gb(device) -> dict:
     "Peak resident memory of this process (and peak CUDA allocation on a GPU), in GB."
     out = {'peak_rss_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}   # ru_maxrss is in KiB on Linux
@@ -46,26 +52,26 @@ def peak_memory_gb(device) -> dict:
     return out
 
 
-@call_parse
-def main(kb: Param("knowledge base folder (built from the zoo when empty)", str) = 'runs/kb',
-         n_cands: Param("candidates: the zoo networks, then random valid mixtures", int) = 12,
-         n_calib: Param("calibration images", int) = 1000,
-         n_val: Param("validation images", int) = 2000,
-         device: Param("evaluation device", str) = 'cpu',
-         batch_size: Param("inference batch size (default: per device)", int) = None,
-         refine_steps: Param("refinement steps (0 = off)", int) = 0,
-         plain_batch: Param("batch size of the plain forward pass", int) = 250,
-         seed: Param("seed of the candidates and the evaluation", int) = 0,
-         channels_last: Param("force channels-last memory format (default: on for CUDA only)", store_true) = False,
-         amp: Param("force mixed precision (default: on for CUDA only)", store_true) = False,
-         threads: Param("torch CPU threads (default: torch's choice)", int) = None,
-         out: Param("JSON results file", str) = 'runs/bench_evaluate.json'):
+def main(kb='runs/kb',
+         models='resnet*',
+         n_cands=12,
+         n_calib=1000,
+         n_val=2000,
+         device='cpu',
+         batch_size=None,
+         refine_steps=0,
+         plain_batch=250,
+         seed=0,
+         channels_last=False,
+         amp=False,
+         threads=None,
+         out='runs/bench_evaluate.json'):
     "Evaluate `n_cands` candidates and print throughput, per-candidate seconds and peak memory."
     if threads: torch.set_num_threads(threads)
     dev = as_device(device)
     set_seed(seed)
     t0 = time.perf_counter()
-    knowledge = open_kb(kb)
+    knowledge = open_kb(kb, models)
     data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed)
     t_setup = time.perf_counter() - t0
     cands = sample_candidates(knowledge, n_cands, seed=seed)
@@ -90,24 +96,27 @@ def main(kb: Param("knowledge base folder (built from the zoo when empty)", str)
         del net, x
 
     ok = [r for r in results if r.ok]
-    imgs_per_cand = n_val * (1 + config.raw) + 2 * n_calib + (n_val if refine_steps else 0)
-    eval_ips = imgs_per_cand * len(ok) / t_eval
+    eval_ips = sum(images_processed(r, n_val, n_calib) for r in ok) / t_eval
     plain_ips = statistics.mean(plain) if plain else float('nan')
     walls = [r.wall_s for r in ok]
     stages = {}
     for r in ok:
         for k, v in r.stage_s.items(): stages[k] = stages.get(k, 0.0) + v
     zoo_s = {r.candidate['name']: r.wall_s for r in ok if not str(r.candidate.get('name', '')).startswith('mix')}
+    mix_walls = [r.wall_s for r in ok if str(r.candidate.get('name', '')).startswith('mix')]
     summary = dict(candidates=len(results), errors=len(results) - len(ok), eval_s=t_eval,
                    candidates_per_s=len(results) / t_eval, evaluator_images_per_s=eval_ips,
                    plain_forward_images_per_s=plain_ips, ratio_evaluator_to_plain=eval_ips / plain_ips,
                    per_candidate_s_median=statistics.median(walls) if walls else None,
-                   per_candidate_s_max=max(walls) if walls else None, zoo_per_candidate_s=zoo_s,
+                   per_candidate_s_max=max(walls) if walls else None,
+                   mix_per_candidate_s_median=statistics.median(mix_walls) if mix_walls else None,
+                   mix_per_candidate_s_max=max(mix_walls) if mix_walls else None, zoo_per_candidate_s=zoo_s,
+                   cpu_s_of_process=time.process_time(),
                    stage_s_total=stages, setup_s=t_setup, evaluator_init_s=t_evaluator, **peak_memory_gb(dev))
     env = dict(torch=torch.__version__, device=str(dev), threads=torch.get_num_threads(), python=platform.python_version(),
                cpu=platform.processor() or platform.machine(),
                gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None)
-    args = dict(kb=kb, n_cands=n_cands, n_calib=n_calib, n_val=n_val, device=device, batch_size=batch_size,
+    args = dict(kb=kb, models=models, n_cands=n_cands, n_calib=n_calib, n_val=n_val, device=device, batch_size=batch_size,
                 refine_steps=refine_steps, plain_batch=plain_batch, seed=seed, channels_last=channels_last, amp=amp)
     report = dict(args=args, env=env, config=ev.config.to_dict(), summary=summary, results=[r.to_dict() for r in results])
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -120,3 +129,31 @@ def main(kb: Param("knowledge base folder (built from the zoo when empty)", str)
     print('zoo networks, seconds each:', {k: round(v, 2) for k, v in zoo_s.items()})
     print(f'wrote {out}')
     return report
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    "Help text with defaults, the description as written."
+
+
+def parse_args(argv=None) -> dict:
+    "The command-line arguments as keyword arguments of `main`."
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap.add_argument('--models', type=str, default='resnet*', help='zoo models (a pattern) put into a new knowledge base')
+    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base folder (built from the zoo when empty)')
+    ap.add_argument('--n-cands', type=int, default=12, help='candidates: the zoo networks, then random valid mixtures')
+    ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
+    ap.add_argument('--n-val', type=int, default=2000, help='validation images')
+    ap.add_argument('--device', type=str, default='cpu', help='evaluation device')
+    ap.add_argument('--batch-size', type=int, default=None, help='inference batch size (default: per device)')
+    ap.add_argument('--refine-steps', type=int, default=0, help='refinement steps (0 = off)')
+    ap.add_argument('--plain-batch', type=int, default=250, help='batch size of the plain forward pass')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the candidates and the evaluation')
+    ap.add_argument('--channels-last', action='store_true', help='force channels-last memory format (default: on for CUDA only)')
+    ap.add_argument('--amp', action='store_true', help='force mixed precision (default: on for CUDA only)')
+    ap.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument('--out', type=str, default='runs/bench_evaluate.json', help='JSON results file')
+    return vars(ap.parse_args(argv))
+
+
+if __name__ == '__main__':
+    main(**parse_args())

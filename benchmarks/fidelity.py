@@ -13,7 +13,7 @@ import json, time
 from pathlib import Path
 
 import torch
-from fastcore.script import call_parse, Param
+import argparse
 
 from modulenas.core import as_device, set_seed
 from modulenas.data import get_splits
@@ -58,31 +58,34 @@ def plot(rows: list[dict], taus: dict, path: str):
     fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120)
 
 
-@call_parse
-def main(kb: Param("knowledge base folder (built from the zoo when empty)", str) = 'runs/kb',
-         n_cands: Param("candidates: the zoo networks, then random mixtures of different sizes", int) = 24,
-         steps: Param("fine-tuning steps (all weights), the same for every candidate", int) = 200,
-         batch: Param("fine-tuning batch size", int) = 128,
-         lr: Param("fine-tuning learning rate (cosine schedule)", float) = 0.02,
-         optimizer: Param("fine-tuning optimizer: sgd or adamw", str) = 'sgd',
-         refine_steps: Param("refinement steps of the cheap refined score", int) = 100,
-         n_calib: Param("calibration images", int) = 1000,
-         n_val: Param("validation images", int) = 2000,
-         device: Param("device", str) = 'cpu',
-         seed: Param("seed of the candidates, the splits and the training", int) = 0,
-         out: Param("JSON results file (resumed when it exists with the same settings)", str) = 'runs/fidelity.json',
-         png: Param("scatter plot file", str) = 'runs/fidelity.png'):
+def main(kb='runs/kb',
+         models='resnet*',
+         n_cands=20,
+         steps=150,
+         batch=128,
+         lr=0.02,
+         optimizer='sgd',
+         refine_steps=50,
+         n_calib=1000,
+         n_val=2000,
+         device='cpu',
+         seed=0,
+         threads=None,
+         out='runs/fidelity.json',
+         png='runs/fidelity.png'):
     "Cheap scores and fine-tuned accuracy of `n_cands` candidates, and Kendall's tau between them."
+    if threads: torch.set_num_threads(threads)
     dev = as_device(device)
-    args = dict(kb=kb, n_cands=n_cands, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
+    args = dict(kb=kb, models=models, n_cands=n_cands, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
                 refine_steps=refine_steps, n_calib=n_calib, n_val=n_val, device=device, seed=seed)
     set_seed(seed)
-    knowledge = open_kb(kb)
+    knowledge = open_kb(kb, models)
     data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed)
     cands = sample_candidates(knowledge, n_cands, seed=seed)
     ev = Evaluator(knowledge, data, EvalConfig(n_calib=n_calib, refine_steps=refine_steps, seed=seed), dev)
     prev = json.loads(Path(out).read_text()) if Path(out).exists() else {}
-    done = {r['key']: r for r in prev.get('rows', [])} if prev.get('args') == args else {}
+    same = 'args' in prev and all(prev['args'].get(k, v) == v for k, v in args.items())
+    done = {r['key']: r for r in prev.get('rows', [])} if same else {}
     rows, t_start = [], time.perf_counter()
     for i, c in enumerate(cands):
         if c.key in done: rows.append(done[c.key]); continue
@@ -115,3 +118,32 @@ def main(kb: Param("knowledge base folder (built from the zoo when empty)", str)
     print(format_table([{'score': s, 'kendall_tau': t} for s, t in taus.items()]))
     print(f'wrote {out} and {png}')
     return report
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    "Help text with defaults, the description as written."
+
+
+def parse_args(argv=None) -> dict:
+    "The command-line arguments as keyword arguments of `main`."
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap.add_argument('--models', type=str, default='resnet*', help='zoo models (a pattern) put into a new knowledge base')
+    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base folder (built from the zoo when empty)')
+    ap.add_argument('--n-cands', type=int, default=20, help='candidates: the zoo networks, then random mixtures of different sizes')
+    ap.add_argument('--steps', type=int, default=150, help='fine-tuning steps (all weights), the same for every candidate')
+    ap.add_argument('--batch', type=int, default=128, help='fine-tuning batch size')
+    ap.add_argument('--lr', type=float, default=0.02, help='fine-tuning learning rate (cosine schedule)')
+    ap.add_argument('--optimizer', type=str, default='sgd', help='fine-tuning optimizer: sgd or adamw')
+    ap.add_argument('--refine-steps', type=int, default=50, help='refinement steps of the cheap refined score')
+    ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
+    ap.add_argument('--n-val', type=int, default=2000, help='validation images')
+    ap.add_argument('--device', type=str, default='cpu', help='device')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the candidates, the splits and the training')
+    ap.add_argument('--threads', type=int, default=None, help="torch CPU threads (default: torch's choice; 1 is faster on a busy machine)")
+    ap.add_argument('--out', type=str, default='runs/fidelity.json', help='JSON results file (resumed when it exists with the same settings)')
+    ap.add_argument('--png', type=str, default='runs/fidelity.png', help='scatter plot file')
+    return vars(ap.parse_args(argv))
+
+
+if __name__ == '__main__':
+    main(**parse_args())

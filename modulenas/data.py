@@ -260,7 +260,7 @@ def load_image_archive(archive: str | Path, # tar archive of an image folder (tr
     if not archive.is_file(): raise FileNotFoundError(f"no archive {archive}")
     cached = cache_dir('data')/f"{archive.name.split('.')[0]}-{sha256_file(archive)[:16]}.safetensors"
     if cache and cached.is_file():
-        try: return _load_sets(cached)
+        try: return tuple(replace(o, source=str(archive)) for o in _load_sets(cached))  # the archive read now
         except Exception: cached.unlink(missing_ok=True)  # unreadable: decode again
     train, test = _decode_archive(archive)
     if cache: _save_sets(cached, train, test)

@@ -24,7 +24,7 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from fastcore.script import call_parse
+from tqdm.auto import tqdm
 
 from .core import Record, atomic_write_bytes, default_device
 from .arch import Candidate, InvalidCandidate, validate, from_parent
@@ -34,7 +34,7 @@ __all__ = ['OBJECTIVES', 'HV_REF', 'SearchSpace', 'search_space', 'decode', 'enc
            'CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'objective_values', 'constraint_values',
            'check_objectives', 'CandidateProblem', 'SearchConfig', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
            'SearchResult', 'search', 'plot_front', 'plot_hypervolume', 'search_setup', 'build_from_setup', 'resume',
-           'search_main', 'search_cli', 'resume_cli']
+           'search_main', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -305,6 +305,7 @@ class _Run:
         self.zoo = [from_parent(kb, p) for p in self.space.parents]
         self.fallback = encode(self.zoo[-1], self.space)
         self.n_evaluated, self.checkpoint = 0, self._load_checkpoint()
+        self.progress, self.bar = True, None
         self.scales, self.evals = None, dict(nsga=[], random=[])  # keys asked for by each search, in order
 
     def _check_or_write_config(self, extra: dict) -> None:
@@ -336,6 +337,8 @@ class _Run:
                                   result=res.to_dict(), F=objective_values(res, self.objectives),
                                   G=constraint_values(res, self.cfg.limits), phase=phase, n=len(self.archive)))
         rec = self.archive[cand.key]
+        if self.bar is not None:
+            self.bar.update(1); self.bar.set_postfix(evaluated=self.n_evaluated, refresh=False)
         return rec['F'], rec['G']
 
     def feasible_F(self, keys) -> np.ndarray:
@@ -423,8 +426,14 @@ def _front(run: _Run, phase: str) -> list:
 def _drive(run: _Run) -> SearchResult:
     "Run NSGA-II, then the random baseline, then write `pareto.json` and the plots."
     run.history, run.hv_hist, run.first_gen = [], dict(nsga=[], random=[]), []
-    _run_nsga(run)
-    if run.cfg.random_baseline: _run_random(run)
+    cfg = run.cfg
+    with tqdm(total=cfg.pop_size * cfg.n_gen, desc='NSGA-II', unit='cand', disable=not run.progress) as run.bar:
+        _run_nsga(run)
+    if cfg.random_baseline:
+        with tqdm(total=len(dict.fromkeys(run.evals['nsga'])), desc='random search', unit='cand',
+                  disable=not run.progress) as run.bar:
+            _run_random(run)
+    run.bar = None
     front, rfront = _front(run, 'nsga'), _front(run, 'random')
     zoo_keys = {c.key: c.name for c in run.zoo}
     summary = dict(objectives=list(run.objectives), hv_ref=HV_REF, hv_scales=list(map(float, run.scales)),
@@ -441,9 +450,12 @@ def _drive(run: _Run) -> SearchResult:
         fig.savefig(run.dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)
     return res
 
-def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra: dict | None = None) -> SearchResult:
+def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra: dict | None = None,
+           progress: bool = True) -> SearchResult:
     "Run (or continue) NSGA-II and the random baseline on `kb` with `evaluator` in `run_dir`."
-    return _drive(_Run(run_dir, kb, evaluator, config, extra))
+    run = _Run(run_dir, kb, evaluator, config, extra)
+    run.progress = progress
+    return _drive(run)
 
 # %% ../nbs/09_search.ipynb #249f8c0f
 def plot_front(result: SearchResult, x: str | None = None, y: str | None = None):
@@ -487,7 +499,7 @@ def build_from_setup(setup: dict) -> tuple:
     kb = KnowledgeBase(setup['kb'], create=False)
     return kb, Evaluator(kb, get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), setup['device'])
 
-def resume(run_dir, kb=None, evaluator=None) -> SearchResult:
+def resume(run_dir, kb=None, evaluator=None, progress: bool = True) -> SearchResult:
     "Continue the search in `run_dir` (from its config); only evaluations missing from its archive are run."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
@@ -496,15 +508,15 @@ def resume(run_dir, kb=None, evaluator=None) -> SearchResult:
         if 'setup' not in cfg: raise ValueError(f"{path} has no setup: pass kb and evaluator to resume")
         kb2, ev2 = build_from_setup(cfg['setup'])
         kb, evaluator = kb or kb2, evaluator or ev2
-    return search(run_dir, kb, evaluator, SearchConfig.from_dict(cfg['search']))
+    return search(run_dir, kb, evaluator, SearchConfig.from_dict(cfg['search']), progress=progress)
 
 # %% ../nbs/09_search.ipynb #84bcda36
 def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_size: int = 20, n_gen: int = 10,
                 seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
                 n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
                 max_flops: float | None = None, max_latency_ms: float | None = None, random_baseline: bool = True,
-                seed_zoo: bool = True) -> SearchResult:
-    "Build the evaluator for `kb` and run a search in `run_dir` (see `search_cli` for the arguments)."
+                seed_zoo: bool = True, progress: bool = True) -> SearchResult:
+    "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     objs = tuple(o.strip() for o in objectives.split(',') if o.strip())
     cfg = SearchConfig(objectives=check_objectives(objs), pop_size=pop_size, n_gen=n_gen, seed=seed,
@@ -515,43 +527,11 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, latency_repeats=10 if 'latency' in objs else 0)
     setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed), eval_cfg, device)
     kb_obj, evaluator = build_from_setup(setup['setup'])
-    return search(run_dir, kb_obj, evaluator, cfg, extra=setup)
+    return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
 
-def _summary(res: SearchResult) -> str:
+def summary_text(res: SearchResult) -> str:
     "A few lines describing a finished run."
     lines = [repr(res), f"results in {res.run_dir}: evaluations.jsonl, pareto.json, front.png, hypervolume.png"]
-    lines += [f"  {r['candidate'].get('name') or r['key']}: " + ', '.join(f'{o}={v:.4g}' for o, v in zip(res.config.objectives, r['F']))
+    lines += [f"  {res.zoo.get(r['key']) or r['candidate'].get('name') or r['key'][:16]}: " + ', '.join(f'{o}={v:.4g}' for o, v in zip(res.config.objectives, r['F']))
               for r in res.front]
     return '\n'.join(lines)
-
-# %% ../nbs/09_search.ipynb #d1135432
-@call_parse
-def search_cli(
-    kb: str,  # knowledge-base folder (see `modulenas_build_kb`)
-    run_dir: str = 'runs/search',  # where the run's files go (an existing run with the same settings continues)
-    objectives: str = 'error,params',  # 2 to 4 of error, params, flops, latency, comma-separated
-    pop_size: int = 20,  # NSGA-II population size
-    n_gen: int = 10,  # NSGA-II generations
-    seed: int = 0,  # seed of the search and the data splits
-    parents: str = None,  # comma-separated networks to search over (default: all in the knowledge base)
-    dataset: str = 'cifar10',  # data set of the validation score
-    n_calib: int = 1000,  # calibration images (adapters, BatchNorm)
-    n_val: int = 5000,  # validation images (the score)
-    refine_steps: int = 0,  # refinement steps per candidate (0: stitched accuracy)
-    device: str = None,  # evaluation device (default: CUDA when available)
-    max_params: float = None,  # constraint: at most this many parameters
-    max_flops: float = None,  # constraint: at most this many FLOPs
-    max_latency_ms: float = None,  # constraint: at most this latency (ms)
-    no_random: bool = False,  # skip the random-search baseline
-    no_zoo: bool = False,  # do not seed the population with the parent networks
-):
-    "Search the knowledge base with NSGA-II (and a random baseline at equal budget); writes a resumable run folder."
-    print(_summary(search_main(kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib, n_val,
-                               refine_steps, device, max_params, max_flops, max_latency_ms, not no_random, not no_zoo)))
-
-@call_parse
-def resume_cli(
-    run_dir: str,  # a run folder written by `search_cli`
-):
-    "Continue an interrupted search; evaluations already in its archive are not run again."
-    print(_summary(resume(run_dir)))

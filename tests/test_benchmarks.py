@@ -43,6 +43,6 @@ def test_fidelity(tmp_path, kb_dir):
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report['complete'] and len(report['rows']) == 3 and png.exists()
-    assert set(report['kendall_tau']) == {'acc_raw', 'acc_stitched', 'acc_refined'}
+    assert set(report['kendall_tau']) == {'acc_raw', 'acc_stitched', 'acc_refined', 'params'}
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
     assert r2.returncode == 0 and '[1/3]' not in r2.stdout

@@ -18,7 +18,7 @@ def test_readme_matches_index():
 
 def test_readme_gives_the_two_commands():
     text = (ROOT / 'README.md').read_text()
-    assert 'pip install -e . && modulenas-build-kb' in text
+    assert 'pip install -e ".[onnx]" && modulenas-run' in text
     assert 'nbdev-test && pytest tests/' in text
 
 

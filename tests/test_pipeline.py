@@ -1,0 +1,135 @@
+"The search, resume, fine-tune, export and run console scripts, run as a user runs them, at a tiny budget."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest
+import torch
+
+from modulenas.core import shared_dir
+from modulenas.export import load_network, onnx_available
+
+TINY = ['--n-calib', 64, '--n-val', 128]
+SEARCH = ['--pop-size', 4, '--n-gen', 3, '--seed', 0, *TINY]
+
+
+@pytest.fixture(scope='module')
+def kb(zoo_dir, cli, tmp_path_factory):
+    "A knowledge base of ResNet-20 and ResNet-32; skips without the CIFAR-10 archive."
+    if not (shared_dir() / 'data' / 'cifar10-jpg.tar.gz').exists():
+        pytest.skip('CIFAR-10 archive not found: set MODULENAS_SHARED to a folder holding data/ (see README)')
+    out = tmp_path_factory.mktemp('pipeline') / 'kb'
+    r = cli('modulenas-build-kb', '--out', out, '--models', 'resnet[23]?')
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope='module')
+def finished(kb, cli, tmp_path_factory):
+    "A search run that went through without interruption."
+    run = tmp_path_factory.mktemp('pipeline') / 'run'
+    r = cli('modulenas-search', kb, '--run-dir', run, *SEARCH)
+    assert r.returncode == 0, r.stderr
+    assert 'HV NSGA-II' in r.stdout
+    return run
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_search_writes_run_folder(finished):
+    for f in ('config.json', 'evaluations.jsonl', 'checkpoint.json', 'pareto.json', 'front.png', 'hypervolume.png'):
+        assert (finished / f).exists(), f
+    config = json.loads((finished / 'config.json').read_text())
+    assert config['versions']['torch'] and config['versions']['pymoo'] and config['setup']['data']['n_val'] == 128
+    pareto = json.loads((finished / 'pareto.json').read_text())
+    assert pareto['front'] and len(pareto['hv_nsga']) == 3 and pareto['hv_random']
+    evals = lines(finished / 'evaluations.jsonl')
+    assert len({e['key'] for e in evals}) == len(evals) == pareto['n_evaluations']  # nothing evaluated twice
+
+
+def test_sigkill_then_resume_reaches_the_same_front(kb, finished, tmp_path):
+    "A search killed with SIGKILL mid-run, resumed, ends with the uninterrupted run's front and evaluations."
+    run = tmp_path / 'run'
+    exe = str(Path(sys.executable).parent / 'modulenas-search')
+    proc = subprocess.Popen([exe, str(kb), '--run-dir', str(run), *map(str, SEARCH)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while len(lines(run / 'evaluations.jsonl')) < 7 and time.time() < deadline and proc.poll() is None: time.sleep(0.2)
+    assert proc.poll() is None, 'the search finished before it could be killed'
+    os.kill(proc.pid, signal.SIGKILL); proc.wait()
+    before = lines(run / 'evaluations.jsonl')
+    assert not (run / 'pareto.json').exists()
+
+    exe = str(Path(sys.executable).parent / 'modulenas-resume')
+    r = subprocess.run([exe, str(run)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    after, want = lines(run / 'evaluations.jsonl'), lines(finished / 'evaluations.jsonl')
+    assert after[:len(before)] == before  # what had finished is kept, not run again
+    assert len({e['key'] for e in after}) == len(after)
+    assert {e['key']: e['F'] for e in after} == {e['key']: e['F'] for e in want}
+    got, ref = (json.loads((d / 'pareto.json').read_text()) for d in (run, finished))
+    assert [f['key'] for f in got['front']] == [f['key'] for f in ref['front']]
+    assert got['hv_nsga'] == ref['hv_nsga'] and got['hv_random'] == ref['hv_random']
+
+
+def test_finetune_and_export(finished, cli, tmp_path):
+    r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((finished / 'finetune' / 'results.json').read_text())
+    names = {row['name']: row for row in res['rows']}
+    assert {'resnet20', 'resnet32'} <= set(names) and names['resnet20']['zoo']
+    for row in res['rows']:
+        assert 0.1 < row['test_after'] <= 1 and row['steps'] == 2
+        if onnx_available(): assert row['onnx_max_diff'] < 1e-3
+    assert (finished / 'finetune' / 'finetune.png').exists() and 'test after' in r.stdout
+    again = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1)  # all done: nothing is trained again
+    assert again.returncode == 0 and json.loads((finished / 'finetune' / 'results.json').read_text()) == res
+
+    # an exported folder, re-exported elsewhere: the same network without the knowledge base
+    out = tmp_path / 'exported'
+    args = [] if onnx_available() else ['--no-onnx']
+    r = cli('modulenas-export', finished / 'finetune' / 'resnet20', '--out', out, *args)
+    assert r.returncode == 0, r.stderr
+    a, b = load_network(finished / 'finetune' / 'resnet20'), load_network(out)
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(a.predict(x), b.predict(x))
+    if onnx_available(): assert (out / 'model.onnx').exists() and 'max abs difference' in r.stdout
+
+    # a candidate of the run by key prefix: assembled and stitched, not fine-tuned
+    key = lines(finished / 'evaluations.jsonl')[-1]['key']
+    r = cli('modulenas-export', finished, '--name', key[:12], '--out', tmp_path / 'cand', '--no-onnx')
+    assert r.returncode == 0, r.stderr
+    assert load_network(tmp_path / 'cand').candidate.key == key
+
+
+def test_run_end_to_end(zoo_dir, kb, cli, tmp_path):
+    "The README's main command at a tiny budget: knowledge base, search, fine-tuning, exports, report."
+    out = tmp_path / 'all'
+    r = cli('modulenas-run', '--out', out, '--models', 'resnet20', '--pop-size', 4, '--n-gen', 2, *TINY,
+            '--finetune-steps', 2, '--top-k', 1, timeout=1200)
+    assert r.returncode == 0, r.stderr
+    report = (out / 'report.md').read_text()
+    assert 'hypervolume: NSGA-II' in report and '| resnet20 (zoo) |' in report
+    rows = json.loads((out / 'report.json').read_text())['finetune']
+    for row in rows: load_network(row['folder'])
+    # the same command again continues: everything is already there
+    r2 = cli('modulenas-run', '--out', out, '--models', 'resnet20', '--pop-size', 4, '--n-gen', 2, *TINY,
+             '--finetune-steps', 2, '--top-k', 1)
+    assert r2.returncode == 0, r2.stderr
+    assert json.loads((out / 'report.json').read_text())['finetune'] == rows
+
+
+@pytest.mark.parametrize('args, message', [
+    (['modulenas-search', '/no/such/kb'], 'no knowledge base at'),
+    (['modulenas-resume', '/no/such/run'], 'not a search run folder'),
+    (['modulenas-finetune', '/no/such/run'], 'not a search run folder'),
+    (['modulenas-export', '/no/such/thing', '--out', '/tmp/x'], 'neither an exported network'),
+    (['modulenas-export', '/no/such/thing'], 'give --out'),
+    (['modulenas-run', '--budget', 'huge'], '--budget must be one of'),
+    (['modulenas-run', '--objectives', 'error'], '2 to 4'),
+])
+def test_bad_arguments_exit_2(cli, args, message):
+    r = cli(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip().splitlines()[-1].startswith('error:') and message in r.stderr

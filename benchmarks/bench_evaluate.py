@@ -9,24 +9,17 @@ The candidates are the zoo networks of the knowledge base, then random valid mix
 On a machine shared with other work, compare the process CPU seconds with the wall seconds (`cpu_share`).
 """
 from __future__ import annotations
-import argparse, json, os, platform, resource, statistics, time
+import json, os, platform, resource, statistics, time
 from pathlib import Path
 
 import torch
 
 from modulenas.core import as_device, set_seed
 from modulenas.data import get_splits
-from modulenas.kb import KnowledgeBase
 from modulenas.assemble import assemble
 from modulenas.evaluate import EvalConfig, Evaluator, sample_candidates, result_rows, format_table
 
-
-def open_kb(path: str, pattern: str = 'resnet*') -> KnowledgeBase:
-    "The knowledge base at `path`, filled from the zoo models matching `pattern` when it is empty."
-    kb = KnowledgeBase(path)
-    if not kb.models(): kb.add_zoo(pattern)
-    if not kb.models(): raise SystemExit(f"error: no zoo model matching {pattern!r} could be loaded into {path}")
-    return kb
+from _common import base_parser, open_kb
 
 
 def plain_images_per_s(net, images, batch_size: int, device) -> float:
@@ -134,16 +127,9 @@ def main(kb='runs/kb', models='resnet*', n_cands=12, n_calib=1000, n_val=2000, d
     return report
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    "Help text with defaults, the description as written."
-
-
 def parse_args(argv=None) -> dict:
     "The command-line arguments as keyword arguments of `main`."
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
-    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base folder (built from the zoo when empty)')
-    ap.add_argument('--models', type=str, default='resnet*', help='zoo models (a pattern) for a new knowledge base')
-    ap.add_argument('--n-cands', type=int, default=12, help='candidates: the zoo networks, then random mixtures')
+    ap = base_parser(__doc__, n_cands=12)
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images')
     ap.add_argument('--device', type=str, default='cpu', help='evaluation device')

@@ -14,27 +14,20 @@ GPU:  python benchmarks/fidelity.py --device cuda --n-cands 40 --steps 1000 --n-
 Results are written after every candidate; running the same command again resumes where it stopped.
 """
 from __future__ import annotations
-import argparse, json, time
+import json, time
 from pathlib import Path
 
 import torch
 
 from modulenas.core import as_device, set_seed
 from modulenas.data import get_splits
-from modulenas.kb import KnowledgeBase
 from modulenas.assemble import assemble
 from modulenas.evaluate import (EvalConfig, Evaluator, finetune, kendall_tau, prepare_net, sample_candidates, stitch,
                                 top1_accuracy, format_table)
 
+from _common import base_parser, open_kb
+
 SCORES = ('acc_raw', 'acc_stitched', 'acc_refined')
-
-
-def open_kb(path: str, pattern: str = 'resnet*') -> KnowledgeBase:
-    "The knowledge base at `path`, filled from the zoo models matching `pattern` when it is empty."
-    kb = KnowledgeBase(path)
-    if not kb.models(): kb.add_zoo(pattern)
-    if not kb.models(): raise SystemExit(f"error: no zoo model matching {pattern!r} could be loaded into {path}")
-    return kb
 
 
 def finetuned_accuracy(cand, ev: Evaluator, steps: int, lr: float, batch: int, optimizer: str, seed: int,
@@ -120,16 +113,9 @@ def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.
     return report
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    "Help text with defaults, the description as written."
-
-
 def parse_args(argv=None) -> dict:
     "The command-line arguments as keyword arguments of `main`."
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
-    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base folder (built from the zoo when empty)')
-    ap.add_argument('--models', type=str, default='resnet*', help='zoo models (a pattern) for a new knowledge base')
-    ap.add_argument('--n-cands', type=int, default=20, help='candidates: the zoo networks, then random mixtures')
+    ap = base_parser(__doc__, n_cands=20)
     ap.add_argument('--steps', type=int, default=150, help='fine-tuning steps, the same for every candidate')
     ap.add_argument('--batch', type=int, default=128, help='fine-tuning batch size')
     ap.add_argument('--lr', type=float, default=0.02, help='fine-tuning peak learning rate')

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .core import as_device, atomic_write_bytes, default_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .cli import CLIError, _fail, _run_cli, build_kb_main
-from .search import SearchResult, check_objectives, pareto_mask, resume, search_main, summary_text
+from .search import Archive, SearchResult, check_objectives, pareto_mask, resume, search_main, summary_text
 
 # %% auto #0
 __all__ = ['BUDGETS', 'read_run', 'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune',
@@ -33,14 +33,8 @@ def read_run(run_dir) -> dict:
         _fail(f"{d} is not a search run folder (no config.json): start one with modulenas-search")
     if not (d/'pareto.json').exists():
         _fail(f"the search in {d} has not finished (no pareto.json): continue it with modulenas-resume {d}")
-    archive = {}
-    with open(d/'evaluations.jsonl') as f:
-        for line in f:
-            try: rec = json.loads(line)
-            except ValueError: break
-            archive[rec['key']] = rec
     return dict(config=json.loads((d/'config.json').read_text()), pareto=json.loads((d/'pareto.json').read_text()),
-                archive=archive)
+                archive=Archive(d/'evaluations.jsonl').records)
 
 # %% ../nbs/12_pipeline.ipynb #3e96b9c4
 def new_front(run: dict) -> list[dict]:

@@ -21,7 +21,7 @@ from .arch import Candidate, Slot, plan, needs_adapter
 # %% auto #0
 __all__ = ['Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs', 'AssembledNet', 'ModulePool',
            'parent_normalization', 'assemble', 'recalibrate_bn', 'TeacherCache', 'AdapterFit', 'fit_adapters',
-           'refinable_parameters', 'refine', 'needs_adapter']
+           'ClassifierFit', 'classifier_inputs', 'fit_classifier', 'refinable_parameters', 'refine', 'needs_adapter']
 
 # %% ../nbs/07_assemble.ipynb #f99c92b8
 _all_ = ['needs_adapter']
@@ -414,6 +414,71 @@ def fit_adapters(net: AssembledNet,  # assembled network; its adapters are fitte
             acts = [module(adapter(a)) for a in acts]
     return fits
 
+# %% ../nbs/07_assemble.ipynb #be3764c9
+@dataclasses.dataclass(frozen=True)
+class ClassifierFit(Record):
+    "What `fit_classifier` measured, and whether it replaced the classifier."
+    refit: bool  # True when the refitted classifier replaced the trained one
+    acc_kept: float  # accuracy of the classifier as it was, on the images
+    acc_refit: float  # held-out (cross-validated) accuracy of the refit on the same images
+    samples: int  # images used
+
+@torch.no_grad()
+def classifier_inputs(net: nn.Module,  # network with a final linear layer (`net.classifier()` or the last nn.Linear)
+                      images_u8: torch.Tensor,  # images (N, C, H, W) uint8
+                      batch_size: int = 500,  # images per forward pass
+                      mean: Sequence[float] | None = None,  # input normalisation; default `net.mean`
+                      std: Sequence[float] | None = None,  # default `net.std`
+                      amp=None,  # autocast: None leaves the caller's setting, False/True/a dtype
+                      channels_last: bool | None = None) -> torch.Tensor:  # None: as the network's weights are stored
+    "The features arriving at the classifier of `net` for each image, (N, in_features) float32, in eval mode."
+    clf = net.classifier() if hasattr(net, 'classifier') else None
+    if not isinstance(clf, nn.Linear): raise ValueError("the network has no final linear layer (classifier)")
+    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
+    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std")
+    device, feats = _net_device(net), []
+    cl = _is_channels_last(net) if channels_last is None else channels_last
+    hook = clf.register_forward_hook(lambda m, inputs, out: feats.append(inputs[0].reshape(-1, clf.in_features).float()))
+    was_training = net.training
+    net.eval()
+    try:
+        with _autocast(device, amp):
+            for x in _normalized_batches(images_u8, batch_size, mean, std, device, cl): net(x)
+    finally:
+        hook.remove(); net.train(was_training)
+    return torch.cat(feats)
+
+def _ridge_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int, ridge: float) -> tuple:
+    "(weight, bias) of the ridge regression of one-hot `labels` on the rows of `x`."
+    return NormalEquations(x.shape[1], n_classes, x.device).add(x, F.one_hot(labels, n_classes)).solve(ridge)
+
+@torch.no_grad()
+def fit_classifier(net: nn.Module,  # network whose final linear layer may be refitted, in place
+                   images_u8: torch.Tensor,  # labelled images (N, C, H, W) uint8
+                   labels: torch.Tensor,  # (N,) class indices
+                   ridge: float = 1e-3,  # ridge penalty, relative to the mean squared feature
+                   folds: int = 4,  # cross-validation folds deciding whether to refit; 0: always refit
+                   batch_size: int = 500,  # images per forward pass
+                   **kwargs) -> ClassifierFit:  # `mean`, `std`, `amp`, `channels_last` as for `classifier_inputs`
+    "Refit the classifier of `net` by ridge regression of one-hot `labels` on its inputs, if that predicts better."
+    if len(images_u8) != len(labels): raise ValueError(f"{len(images_u8)} images but {len(labels)} labels")
+    if folds == 1 or folds < 0: raise ValueError(f"folds must be 0 (always refit) or at least 2, got {folds}")
+    x = classifier_inputs(net, images_u8, batch_size, **kwargs).double()
+    clf = net.classifier() if hasattr(net, 'classifier') else None
+    y = labels.to(x.device).long()
+    acc = lambda w, b, rows: ((x[rows] @ w.T.double() + b.double()).argmax(1) == y[rows]).double().mean().item()
+    everything = torch.ones(len(y), dtype=torch.bool, device=x.device)
+    kept = acc(clf.weight, clf.bias, everything)
+    fold = torch.arange(len(y), device=x.device) % max(folds, 1)
+    held = [acc(*_ridge_classifier(x[fold != k], y[fold != k], clf.out_features, ridge), fold == k) * (fold == k).sum().item()
+            for k in range(folds)]
+    refit_acc = sum(held) / len(y) if folds else float('nan')
+    refit = folds == 0 or refit_acc > kept
+    if refit:
+        w, b = _ridge_classifier(x, y, clf.out_features, ridge)
+        clf.weight.copy_(w); clf.bias.copy_(b)
+    return ClassifierFit(refit=refit, acc_kept=kept, acc_refit=refit_acc, samples=len(y))
+
 # %% ../nbs/07_assemble.ipynb #1eefc56c
 def refinable_parameters(net: nn.Module) -> list[nn.Parameter]:
     "The parameters `refine` trains: adapters, BatchNorm affine parameters and the classifier."
@@ -448,7 +513,9 @@ def refine(net: nn.Module,  # assembled network, trained in place
            amp=None,  # autocast: None = bf16 on CUDA, off elsewhere; False/True/a dtype
            channels_last: bool | None = None,  # None: as the network's weights are stored
            flip: bool = True,  # random horizontal flips
-           mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> list[float]:
+           mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+           callback=None,  # called as `callback(step, loss)` after each step (1-based); it may evaluate `net`
+          ) -> list[float]:
     "Train only adapters, BatchNorm affine parameters and the classifier of `net`; the loss of every step."
     device = _net_device(net) if device is None else as_device(device)
     net.to(device)
@@ -479,6 +546,9 @@ def refine(net: nn.Module,  # assembled network, trained in place
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
             losses[step] = loss.detach()
+            if callback is not None:
+                callback(step + 1, loss.item())
+                net.train()
     finally:
         for p, flag in flags: p.requires_grad_(flag)
         net.eval()

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .core import Record, as_device, set_seed, count_params, count_flops
 from .data import DataSplits, ImageSet
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
-from .assemble import assemble, fit_adapters, recalibrate_bn, refine, ModulePool, TeacherCache
+from .assemble import assemble, fit_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'amp_dtype', 'autocast', 'prepare_net', 'top1_accuracy',
@@ -44,6 +44,7 @@ class EvalConfig(Record):
     ridge: float = 1e-3                 # ridge penalty of the closed-form adapter fit
     positions_per_image: int = 64       # spatial positions per image kept by the teacher cache
     recalibrate: str = 'downstream'     # BatchNorm re-estimation: 'downstream' of the first adapter, 'all' or 'off'
+    fit_head: bool = True               # refit the classifier in closed form on the calibration images (with adapters)
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
 
@@ -196,7 +197,7 @@ class EvalResult(Record):
     candidate: dict                 # the candidate as JSON-able data
     key: str                        # the candidate's genome key
     acc_raw: float | None           # validation accuracy as assembled (raw adapters, the parents' BN statistics)
-    acc_stitched: float | None      # after fitting the adapters and re-estimating BatchNorm statistics
+    acc_stitched: float | None      # after fitting the adapters, re-estimating BatchNorm, maybe refitting the classifier
     acc_refined: float | None       # after refining adapters, BN affine and classifier (None when off)
     score: float                    # what the search ranks by: refined when refinement is on, else stitched
     params: int | None              # number of parameters (adapters included)
@@ -210,6 +211,7 @@ class EvalResult(Record):
     adapter_r2: tuple = ()          # R^2 of each fitted adapter
     n_val: int = 0                  # validation images scored
     config: dict | None = None      # the resolved `EvalConfig`
+    head_refit: bool | None = None  # whether the classifier was refitted in closed form (None: not tried)
 
     @property
     def ok(self) -> bool:
@@ -288,7 +290,7 @@ def make_teacher_cache(kb, data: DataSplits, config: EvalConfig = EvalConfig(), 
 # %% ../nbs/08_evaluate.ipynb #88653736
 def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, config: EvalConfig, device=None,
            stage_s: dict | None = None) -> tuple:
-    "Fit the adapters of `net` and re-estimate its BatchNorm statistics on `calib`; the adapters' fit statistics."
+    "Fit adapters, re-estimate BatchNorm and maybe refit the classifier of `net` on `calib`; (adapter fits, head fit)."
     device, stage_s = as_device(device), {} if stage_s is None else stage_s
     amp = amp_dtype(device, config.amp) or False
     with _timed(stage_s, 'fit', device):
@@ -301,7 +303,12 @@ def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, con
             kept = {k: v.clone() for k, v in upstream.state_dict().items()}
             recalibrate_bn(net, calib.images, batch_size=config.batch_size, amp=amp, channels_last=config.channels_last)
             upstream.load_state_dict(kept)
-    return fit
+    head = None
+    if config.fit_head and net.adapter_slots:
+        with _timed(stage_s, 'head', device):
+            head = fit_classifier(net, calib.images, calib.labels, ridge=config.ridge, batch_size=config.batch_size,
+                                  amp=amp, channels_last=config.channels_last)
+    return fit, head
 
 # %% ../nbs/08_evaluate.ipynb #233d693a
 def _adapter_r2(fit) -> tuple:
@@ -320,7 +327,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
     device, t_start = as_device(device), time.perf_counter()
     cfg = resolve_config(config, device)
     dtype = amp_dtype(device, cfg.amp)
-    stage_s, acc, cost, fit, error, net = {}, dict(raw=None, stitched=None, refined=None), {}, None, None, None
+    stage_s, acc, cost, fit, head, error, net = {}, dict(raw=None, stitched=None, refined=None), {}, None, None, None, None
     try:
         validate(candidate, kb)
         calib, val = _calib_set(data, cfg.n_calib).to(device), data.val.to(device)
@@ -331,7 +338,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
         run = dict(mean=net.mean, std=net.std, batch_size=cfg.batch_size, dtype=dtype, channels_last=cfg.channels_last)
         if cfg.raw:
             with _timed(stage_s, 'raw', device): acc['raw'] = top1_accuracy(net, val, **run)
-        fit = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
+        fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
         if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None:
             with _timed(stage_s, 'stitched', device): acc['stitched'] = top1_accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network
@@ -360,6 +367,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
                       params=cost.get('params'), flops=cost.get('flops'), latency_ms=cost.get('latency_ms'),
                       latency_batch=cfg.latency_batch, device=str(device), wall_s=time.perf_counter() - t_start,
                       stage_s=stage_s, error=error, adapter_r2=_adapter_r2(fit), n_val=len(data.val),
+                      head_refit=None if head is None else head.refit,
                       config=cfg.to_dict())
 
 # %% ../nbs/08_evaluate.ipynb #5d1875d6

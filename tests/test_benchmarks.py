@@ -38,11 +38,15 @@ def test_bench_evaluate(tmp_path, kb_dir):
 
 def test_fidelity(tmp_path, kb_dir):
     out, png = tmp_path / 'fid.json', tmp_path / 'fid.png'
-    args = ['--kb', kb_dir, *SMALL, '--steps', 2, '--refine-steps', 2, '--out', out, '--png', png]
+    args = ['--kb', kb_dir, *SMALL, '--steps', 2, '--refine-steps', '1,2', '--out', out, '--png', png]
     r = run_script('fidelity.py', *args)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report['complete'] and len(report['rows']) == 3 and png.exists()
-    assert set(report['kendall_tau']) == {'acc_raw', 'acc_stitched', 'acc_refined', 'params'}
+    assert set(report['kendall_tau']) == {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_refined_1',
+                                          'acc_refined_2', 'params'}
+    row = report['rows'][-1]
+    assert 0 < row['refine_s_1'] <= row['refine_s_2'] and 0 <= row['acc_refined_2'] <= 1
+    assert report['score_s_median']['acc_refined_2'] >= report['score_s_median']['acc_stitched']
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
     assert r2.returncode == 0 and '[1/3]' not in r2.stdout

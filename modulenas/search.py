@@ -524,7 +524,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                        random_baseline=random_baseline, max_params=max_params, max_flops=max_flops,
                        max_latency_ms=max_latency_ms)
     device = str(device or default_device())
-    eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, latency_repeats=10 if 'latency' in objs else 0)
+    eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
+                          latency_repeats=10 if 'latency' in objs else 0)
     setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed), eval_cfg, device)
     kb_obj, evaluator = build_from_setup(setup['setup'])
     return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)

@@ -205,6 +205,12 @@ def _exports_line(folder: Path, rows: list[dict]) -> str:
     onnx = f"; model.onnx beside each, largest difference from PyTorch {max(diffs):.1e}" if diffs else ''
     return f"exports: {folder}/NAME (network.json + weights.safetensors, load with modulenas.export.load_network){onnx}"
 
+def _new_networks_line(res: SearchResult) -> str:
+    "The hypervolume of the new networks alone, NSGA-II against random search."
+    new = lambda p: '-' if res.hv_new.get(p) is None else f"{res.hv_new[p]:.4f}"
+    return (f"new networks alone (zoo networks left out, same scales): NSGA-II {new('nsga')}, "
+            f"random search {new('random')}")
+
 def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, times: dict) -> str:
     "Write `out/report.md` (and report.json) describing a whole run; returns the markdown."
     search_dir = res.run_dir
@@ -214,6 +220,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
              'wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in times.items()), '',
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              f"hypervolume: NSGA-II {hv(res.hv_nsga)}, random search {hv(res.hv_random)} (same budget and reference point)", '',
+             _new_networks_line(res), '',
              '| NSGA-II front | ' + ' | '.join(res.config.objectives) + ' |', '|---|' + '---:|' * len(res.config.objectives)]
     for r in res.front:
         lines.append(f"| {res.zoo.get(r['key']) or r['key'][:12]} | " + ' | '.join(f'{v:.4g}' for v in r['F']) + ' |')
@@ -224,7 +231,8 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
     text = '\n'.join(lines)
     atomic_write_bytes(out/'report.md', text.encode())
     atomic_write_bytes(out/'report.json', json.dumps(dict(budget=budget, times=times, hv_nsga=res.hv_nsga,
-                       hv_random=res.hv_random, n_evaluations=len(res.archive), finetune=rows), indent=1).encode())
+                       hv_random=res.hv_random, hv_new=res.hv_new, n_evaluations=len(res.archive), finetune=rows),
+                       indent=1).encode())
     return text
 
 # %% ../nbs/12_pipeline.ipynb #bd5d2df3

@@ -280,11 +280,14 @@ class SearchResult:
     n_evaluated: int  # evaluations actually run by this call (cache hits excluded)
     archive: dict  # key -> archive record, every evaluation of the run
     zoo: dict  # key -> name of the parents (zoo networks) that were evaluated
+    hv_new: dict = dataclasses.field(default_factory=dict)  # final hypervolume of the new networks alone, per search
 
     def __repr__(self):
         hv = lambda h: f"{h[-1]:.4f}" if h else '-'
+        new = lambda p: '-' if self.hv_new.get(p) is None else f"{self.hv_new[p]:.4f}"
         return (f"SearchResult({self.run_dir}: {len(self.archive)} evaluations, front of {len(self.front)}, "
-                f"HV NSGA-II {hv(self.hv_nsga)} vs random {hv(self.hv_random)})")
+                f"HV NSGA-II {hv(self.hv_nsga)} vs random {hv(self.hv_random)}; "
+                f"new networks alone {new('nsga')} vs {new('random')})")
 
 # %% ../nbs/09_search.ipynb #bf56fb08
 def _random_states() -> dict:
@@ -436,15 +439,17 @@ def _drive(run: _Run) -> SearchResult:
     run.bar = None
     front, rfront = _front(run, 'nsga'), _front(run, 'random')
     zoo_keys = {c.key: c.name for c in run.zoo}
+    hv_new = {p: run.hv([k for k in run.evals[p] if k not in zoo_keys]) if run.evals[p] else None
+              for p in ('nsga', 'random')}
     summary = dict(objectives=list(run.objectives), hv_ref=HV_REF, hv_scales=list(map(float, run.scales)),
-                   hv_nsga=run.hv_hist['nsga'], hv_random=run.hv_hist['random'],
+                   hv_nsga=run.hv_hist['nsga'], hv_random=run.hv_hist['random'], hv_new=hv_new,
                    n_evaluations=len(run.archive), zoo={k: n for k, n in zoo_keys.items() if k in run.archive},
                    front=[dict(key=r['key'], candidate=r['candidate'], F=r['F'], zoo=zoo_keys.get(r['key']),
                                **{m: r['result'].get(m) for m in ('score', 'params', 'flops', 'latency_ms')}) for r in front],
                    random_front=[dict(key=r['key'], candidate=r['candidate'], F=r['F']) for r in rfront])
     _write_json(run.dir/'pareto.json', summary)
     res = SearchResult(run.dir, run.cfg, front, rfront, run.hv_hist['nsga'], run.hv_hist['random'],
-                       run.n_evaluated, dict(run.archive.records), summary['zoo'])
+                       run.n_evaluated, dict(run.archive.records), summary['zoo'], hv_new)
     import matplotlib; import matplotlib.pyplot as plt
     for name, fig in (('front.png', plot_front(res)), ('hypervolume.png', plot_hypervolume(res))):
         fig.savefig(run.dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)

@@ -44,6 +44,7 @@ def test_search_writes_run_folder(finished):
     assert config['versions']['torch'] and config['versions']['pymoo'] and config['setup']['data']['n_val'] == 128
     pareto = json.loads((finished / 'pareto.json').read_text())
     assert pareto['front'] and len(pareto['hv_nsga']) == 3 and pareto['hv_random']
+    assert set(pareto['hv_new']) == {'nsga', 'random'} and 0 <= pareto['hv_new']['nsga'] <= pareto['hv_nsga'][-1]
     evals = lines(finished / 'evaluations.jsonl')
     assert len({e['key'] for e in evals}) == len(evals) == pareto['n_evaluations']  # nothing evaluated twice
 
@@ -70,7 +71,7 @@ def test_sigkill_then_resume_reaches_the_same_front(kb, finished, tmp_path):
     assert {e['key']: e['F'] for e in after} == {e['key']: e['F'] for e in want}
     got, ref = (json.loads((d / 'pareto.json').read_text()) for d in (run, finished))
     assert [f['key'] for f in got['front']] == [f['key'] for f in ref['front']]
-    assert got['hv_nsga'] == ref['hv_nsga'] and got['hv_random'] == ref['hv_random']
+    assert got['hv_nsga'] == ref['hv_nsga'] and got['hv_random'] == ref['hv_random'] and got['hv_new'] == ref['hv_new']
 
 
 def test_finetune_and_export(finished, cli, tmp_path):
@@ -110,7 +111,7 @@ def test_run_end_to_end(zoo_dir, kb, cli, tmp_path):
             '--finetune-steps', 2, '--top-k', 1, timeout=1200)
     assert r.returncode == 0, r.stderr
     report = (out / 'report.md').read_text()
-    assert 'hypervolume: NSGA-II' in report and '| resnet20 (zoo) |' in report
+    assert 'hypervolume: NSGA-II' in report and '| resnet20 (zoo) |' in report and 'new networks alone' in report
     rows = json.loads((out / 'report.json').read_text())['finetune']
     for row in rows: load_network(row['folder'])
     # the same command again continues: everything is already there

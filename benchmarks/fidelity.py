@@ -65,7 +65,7 @@ def refined_scores(net, ev: Evaluator, refine_steps, seed: int) -> dict:
         clock[1] = time.perf_counter()
     refine(net, ev.data.train.to(ev.device), steps=max(stops), lr=cfg.refine_lr, batch_size=cfg.refine_batch,
            seed=seed, device=ev.device, amp=amp_dtype(ev.device, cfg.amp) or False, channels_last=cfg.channels_last,
-           callback=at_step)
+           callback=at_step, bn_stats=cfg.refine_bn)
     return out
 
 
@@ -128,8 +128,8 @@ def score_seconds(rows: list[dict], refine_steps) -> dict:
 
 
 def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.02, optimizer='sgd', warmup=0.1,
-         clip_grad=2.0, refine_steps=(10, 20, 30, 50), n_calib=1000, n_val=2000, device='cpu', seed=0, threads=None,
-         out='runs/fidelity.json', png='runs/fidelity.png'):
+         clip_grad=2.0, refine_steps=(10, 20, 30, 50), refine_lr=1e-3, refine_bn='batch', n_calib=1000, n_val=2000,
+         device='cpu', seed=0, threads=None, out='runs/fidelity.json', png='runs/fidelity.png'):
     "Cheap scores and fine-tuned accuracy of `n_cands` candidates, and Kendall's tau between them."
     if threads: torch.set_num_threads(threads)
     dev = as_device(device)
@@ -137,13 +137,15 @@ def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.
     if not refine_steps or min(refine_steps) < 1: raise SystemExit('error: --refine-steps needs positive step counts')
     scores = score_names(refine_steps)
     args = dict(kb=kb, models=models, n_cands=n_cands, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
-                warmup=warmup, clip_grad=clip_grad, refine_steps=list(refine_steps), n_calib=n_calib, n_val=n_val,
+                warmup=warmup, clip_grad=clip_grad, refine_steps=list(refine_steps),
+                refine_lr=refine_lr, refine_bn=refine_bn, n_calib=n_calib, n_val=n_val,
                 device=device, seed=seed)
     set_seed(seed)
     knowledge = open_kb(kb, models)
     data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed)
     cands = sample_candidates(knowledge, n_cands, seed=seed)
-    ev = Evaluator(knowledge, data, EvalConfig(n_calib=n_calib, seed=seed, latency_repeats=0), dev)
+    ev = Evaluator(knowledge, data, EvalConfig(n_calib=n_calib, seed=seed, latency_repeats=0, refine_lr=refine_lr,
+                                               refine_bn=refine_bn), dev)
     prev = json.loads(Path(out).read_text()) if Path(out).exists() else {}
     done = {r['key']: r for r in prev.get('rows', [])} if prev.get('args') == args else {}
     truth = TruthCache(Path(out).with_suffix('.truth.json'), {k: args[k] for k in TRUTH_ARGS})
@@ -208,6 +210,8 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--clip-grad', type=float, default=2.0, help='fine-tuning gradient-norm clip (0 = none)')
     ap.add_argument('--refine-steps', type=lambda v: [int(k) for k in v.split(',')], default=[10, 20, 30, 50],
                     help='refinement budgets to score, comma-separated step counts (one run, scored at each)')
+    ap.add_argument('--refine-lr', type=float, default=1e-3, help='learning rate of the refinement (Adam)')
+    ap.add_argument('--refine-bn', type=str, default='batch', help="BatchNorm during refinement: batch or frozen")
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images')
     ap.add_argument('--device', type=str, default='cpu', help='device')

@@ -452,6 +452,12 @@ def _ridge_classifier(x: torch.Tensor, labels: torch.Tensor, n_classes: int, rid
     "(weight, bias) of the ridge regression of one-hot `labels` on the rows of `x`."
     return NormalEquations(x.shape[1], n_classes, x.device).add(x, F.one_hot(labels, n_classes)).solve(ridge)
 
+def _temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    "The factor `s` (searched on a log grid from 0.1 to 1000) for which `s * logits` has the lowest cross-entropy."
+    grid = torch.logspace(-1, 3, 81, dtype=logits.dtype, device=logits.device)
+    losses = torch.stack([F.cross_entropy(s * logits, labels) for s in grid])
+    return float(grid[losses.argmin()])
+
 @torch.no_grad()
 def fit_classifier(net: nn.Module,  # network whose final linear layer may be refitted, in place
                    images_u8: torch.Tensor,  # labelled images (N, C, H, W) uint8
@@ -476,7 +482,8 @@ def fit_classifier(net: nn.Module,  # network whose final linear layer may be re
     refit = folds == 0 or refit_acc > kept
     if refit:
         w, b = _ridge_classifier(x, y, clf.out_features, ridge)
-        clf.weight.copy_(w); clf.bias.copy_(b)
+        s = _temperature(x @ w.T + b, y)
+        clf.weight.copy_(s * w); clf.bias.copy_(s * b)
     return ClassifierFit(refit=refit, acc_kept=kept, acc_refit=refit_acc, samples=len(y))
 
 # %% ../nbs/07_assemble.ipynb #1eefc56c
@@ -515,6 +522,7 @@ def refine(net: nn.Module,  # assembled network, trained in place
            flip: bool = True,  # random horizontal flips
            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
            callback=None,  # called as `callback(step, loss)` after each step (1-based); it may evaluate `net`
+           bn_stats: str = 'batch',  # BatchNorm in training: 'batch' statistics (and running updates) or 'frozen'
           ) -> list[float]:
     "Train only adapters, BatchNorm affine parameters and the classifier of `net`; the loss of every step."
     device = _net_device(net) if device is None else as_device(device)
@@ -531,9 +539,15 @@ def refine(net: nn.Module,  # assembled network, trained in place
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     losses = torch.zeros(steps, device=device)
     batches = _epoch_batches(len(train_set.labels), batch_size, g)
+    if bn_stats not in ('batch', 'frozen'): raise ValueError(f"bn_stats must be 'batch' or 'frozen', got {bn_stats!r}")
+    def train_mode():
+        net.train()
+        if bn_stats == 'frozen':
+            for m in net.modules():
+                if isinstance(m, _BN): m.eval()
     try:
         for p, _ in flags: p.requires_grad_(id(p) in keep)
-        net.train()
+        train_mode()
         for step in range(steps):
             idx = next(batches)
             x = next(_normalized_batches(train_set.images[idx.to(train_set.images.device)], len(idx), mean, std, device, cl))
@@ -548,7 +562,7 @@ def refine(net: nn.Module,  # assembled network, trained in place
             losses[step] = loss.detach()
             if callback is not None:
                 callback(step + 1, loss.item())
-                net.train()
+                train_mode()
     finally:
         for p, flag in flags: p.requires_grad_(flag)
         net.eval()

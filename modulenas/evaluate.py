@@ -35,6 +35,7 @@ class EvalConfig(Record):
     refine_steps: int = 0               # steps of adapter/BN/classifier training; 0 turns refinement off
     refine_lr: float = 1e-3             # learning rate of the refinement (Adam)
     refine_batch: int = 128             # batch size of the refinement
+    refine_bn: str = 'batch'            # BatchNorm during refinement: 'batch' statistics or 'frozen' running ones
     batch_size: int | None = None       # inference batch size; None: 250 on CPU, 2500 on CUDA
     amp: bool | None = None             # mixed precision (bf16, else fp16); None: on for CUDA
     channels_last: bool | None = None   # channels-last memory format; None: on for CUDA
@@ -345,7 +346,8 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
         if cfg.refine_steps:
             with _timed(stage_s, 'refine', device):
                 refine(net, data.train.to(device), steps=cfg.refine_steps, lr=cfg.refine_lr, batch_size=cfg.refine_batch,
-                       seed=cfg.seed, device=device, amp=dtype or False, channels_last=cfg.channels_last)
+                       seed=cfg.seed, device=device, amp=dtype or False, channels_last=cfg.channels_last,
+                       bn_stats=cfg.refine_bn)
             with _timed(stage_s, 'refined', device): acc['refined'] = top1_accuracy(net, val, **run)
         in_shape = tuple(kb.get(candidate.stem).in_shape)
         with _timed(stage_s, 'cost', device):

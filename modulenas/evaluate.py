@@ -54,6 +54,8 @@ def resolve_config(config: EvalConfig, device) -> EvalConfig:
     "`config` with `None` fields replaced by the defaults for `device`."
     if config.recalibrate not in ('downstream', 'all', 'off'):
         raise ValueError(f"EvalConfig.recalibrate must be 'downstream', 'all' or 'off', got {config.recalibrate!r}")
+    if config.refine_bn not in ('batch', 'frozen'):
+        raise ValueError(f"EvalConfig.refine_bn must be 'batch' or 'frozen', got {config.refine_bn!r}")
     cuda = as_device(device).type == 'cuda'
     return dataclasses.replace(config,
         batch_size=config.batch_size or (2500 if cuda else 250),

@@ -12,7 +12,8 @@ candidate is assembled again, stitched without the classifier refit, and ALL its
 steps (SGD + Nesterov, linear warm-up, cosine decay, gradient clipping), then scored on the same validation split:
 the ground truth. The number of parameters is reported as a trivial baseline score.
 
-CPU (a 2-core machine; about an hour when it is otherwise idle):  python benchmarks/fidelity.py
+CPU (a 2-core machine: about an hour, most of it fine-tuning; 20 minutes to re-score with the truth kept):
+    python benchmarks/fidelity.py
 GPU:  python benchmarks/fidelity.py --device cuda --n-cands 40 --steps 1000 --n-val 5000
 
 Results are written after every candidate; running the same command again resumes where it stopped. The
@@ -89,14 +90,16 @@ def plot(rows: list[dict], taus: dict, path: str, scores):
     "Scatter of each cheap score against the fine-tuned accuracy, one panel per score."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(scores), figsize=(3.4 * len(scores), 3.4), sharey=True, squeeze=False)
-    for ax, s in zip(axes[0], scores):
+    ncols = min(4, len(scores)); nrows = -(-len(scores) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), sharey=True, squeeze=False)
+    for ax in axes.flat[len(scores):]: ax.axis('off')
+    for ax, s in zip(axes.flat, scores):
         pts = [(r[s], r['acc_finetuned'], r['name']) for r in rows if r.get(s) is not None and r['acc_finetuned']]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=18)
         for x, y, n in pts:
             if not n.startswith('mix'): ax.annotate(n, (x, y), fontsize=7)
         ax.set_title(f"{s}: tau = {taus[s]:.3f}"); ax.set_xlabel(s)
-    axes[0][0].set_ylabel('accuracy after fine-tuning')
+    for row in axes: row[0].set_ylabel('accuracy after fine-tuning')
     fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120)
 
 

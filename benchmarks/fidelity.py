@@ -22,7 +22,7 @@ changing only the cheap scores' settings (or the evaluator's code) and running a
 without fine-tuning any of them again.
 """
 from __future__ import annotations
-import copy, dataclasses, json, time
+import dataclasses, json, time
 from pathlib import Path
 
 import torch
@@ -70,10 +70,9 @@ def refined_scores(net, ev: Evaluator, refine_steps, seed: int) -> dict:
     return out
 
 
-def finetuned_accuracy(cand, ev: Evaluator, steps: int, lr: float, batch: int, optimizer: str, seed: int,
+def finetuned_accuracy(net, ev: Evaluator, steps: int, lr: float, batch: int, optimizer: str, seed: int,
                        warmup: float, clip_grad: float) -> tuple:
-    "Validation accuracy of `cand` after stitching and then training all its weights; (accuracy, loss history)."
-    net, _ = stitched_net(cand, ev, fit_head=False)
+    "Validation accuracy of the stitched `net` after training all its weights (in place); (accuracy, loss history)."
     hist = finetune(net, ev.data.train, steps=steps, lr=lr, batch_size=batch, seed=seed, device=ev.device,
                     optimizer=optimizer, warmup=warmup, clip_grad=clip_grad or None)
     acc = top1_accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
@@ -158,9 +157,7 @@ def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.
     rows, t_start = [], time.perf_counter()
     for i, c in enumerate(cands):
         if c.key in done: rows.append(done[c.key]); continue
-        t0 = time.perf_counter()
         res = ev.evaluate(c, raise_errors=False)
-        t1 = time.perf_counter()
         gt, err, refined, nohead = {}, res.error, {}, None
         if res.ok:
             try:
@@ -170,7 +167,7 @@ def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.
                 t1 = time.perf_counter()
                 gt = truth.get(c.key)
                 if gt is None:
-                    acc_ft, hist = finetuned_accuracy(c, ev, steps, lr, batch, optimizer, seed, warmup, clip_grad)
+                    acc_ft, hist = finetuned_accuracy(net, ev, steps, lr, batch, optimizer, seed, warmup, clip_grad)
                     gt = dict(acc_finetuned=acc_ft, loss_first=hist[0], loss_last=hist[-1],
                               finetune_s=time.perf_counter() - t1)
                     truth.put(c.key, gt)

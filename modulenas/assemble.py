@@ -423,6 +423,12 @@ class ClassifierFit(Record):
     acc_refit: float  # held-out (cross-validated) accuracy of the refit on the same images
     samples: int  # images used
 
+def _classifier(net: nn.Module) -> nn.Linear:
+    "The final linear layer of `net` (`net.classifier()`), or a `ValueError`."
+    clf = net.classifier() if hasattr(net, 'classifier') else None
+    if not isinstance(clf, nn.Linear): raise ValueError("the network has no final linear layer (classifier)")
+    return clf
+
 @torch.no_grad()
 def classifier_inputs(net: nn.Module,  # network with a final linear layer (`net.classifier()` or the last nn.Linear)
                       images_u8: torch.Tensor,  # images (N, C, H, W) uint8
@@ -432,8 +438,7 @@ def classifier_inputs(net: nn.Module,  # network with a final linear layer (`net
                       amp=None,  # autocast: None leaves the caller's setting, False/True/a dtype
                       channels_last: bool | None = None) -> torch.Tensor:  # None: as the network's weights are stored
     "The features arriving at the classifier of `net` for each image, (N, in_features) float32, in eval mode."
-    clf = net.classifier() if hasattr(net, 'classifier') else None
-    if not isinstance(clf, nn.Linear): raise ValueError("the network has no final linear layer (classifier)")
+    clf = _classifier(net)
     mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
     if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std")
     device, feats = _net_device(net), []
@@ -470,15 +475,13 @@ def fit_classifier(net: nn.Module,  # network whose final linear layer may be re
     if len(images_u8) != len(labels): raise ValueError(f"{len(images_u8)} images but {len(labels)} labels")
     if folds == 1 or folds < 0: raise ValueError(f"folds must be 0 (always refit) or at least 2, got {folds}")
     x = classifier_inputs(net, images_u8, batch_size, **kwargs).double()
-    clf = net.classifier() if hasattr(net, 'classifier') else None
-    y = labels.to(x.device).long()
-    acc = lambda w, b, rows: ((x[rows] @ w.T.double() + b.double()).argmax(1) == y[rows]).double().mean().item()
-    everything = torch.ones(len(y), dtype=torch.bool, device=x.device)
-    kept = acc(clf.weight, clf.bias, everything)
+    clf, y = _classifier(net), labels.to(x.device).long()
+    correct = lambda w, b, rows: int(((x[rows] @ w.T.double() + b.double()).argmax(1) == y[rows]).sum())
+    kept = correct(clf.weight, clf.bias, slice(None)) / len(y)
     fold = torch.arange(len(y), device=x.device) % max(folds, 1)
-    held = [acc(*_ridge_classifier(x[fold != k], y[fold != k], clf.out_features, ridge), fold == k) * (fold == k).sum().item()
-            for k in range(folds)]
-    refit_acc = sum(held) / len(y) if folds else float('nan')
+    held = sum(correct(*_ridge_classifier(x[fold != k], y[fold != k], clf.out_features, ridge), fold == k)
+               for k in range(folds))
+    refit_acc = held / len(y) if folds else float('nan')
     refit = folds == 0 or refit_acc > kept
     if refit:
         w, b = _ridge_classifier(x, y, clf.out_features, ridge)

@@ -25,10 +25,10 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_datas
 from .core import as_device, atomic_write_bytes, cache_dir, sha256_file, shared_dir
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'JPEG_ARCHIVE', 'DATASETS', 'normalize', 'ImageSet', 'is_image_folder', 'load_image_folder',
-           'make_tiny_image_folder', 'find_jpeg_archive', 'is_archive', 'load_image_archive', 'load_cifar10_jpg',
-           'torchvision_present', 'load_torchvision', 'load_dataset', 'split_indices', 'DataSplits', 'get_splits',
-           'accuracy', 'show_images']
+__all__ = ['CIFAR10_CLASSES', 'JPEG_ARCHIVE', 'DATASETS', 'PROTOCOLS', 'normalize', 'ImageSet', 'is_image_folder',
+           'load_image_folder', 'make_tiny_image_folder', 'find_jpeg_archive', 'is_archive', 'load_image_archive',
+           'load_cifar10_jpg', 'torchvision_present', 'load_torchvision', 'load_dataset', 'split_indices',
+           'stratified_halves', 'DataSplits', 'get_splits', 'accuracy', 'show_images']
 
 # %% ../nbs/01_data.ipynb #dd0da3f1
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -339,16 +339,33 @@ def split_indices(n: int, # size of the official training set
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_calib + n_val:], perm[:n_calib], perm[n_calib:n_calib + n_val]
 
+# %% ../nbs/01_data.ipynb #d55f2bbf
+def stratified_halves(labels: torch.Tensor, # int64 labels of the set to halve, e.g. the official test set
+                      seed: int = 0, # seed of the draw within each class
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Disjoint (first, second) index halves of `labels` holding half of each class each (the odd image goes second)."
+    labels = torch.as_tensor(labels).cpu()
+    g, first, second, rank = torch.Generator().manual_seed(seed), [], [], []
+    for c in labels.unique().tolist():
+        idx = (labels == c).nonzero().flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        k = len(idx) // 2
+        first.append(idx[:k]); second.append(idx[k:]); rank.append(torch.arange(k))
+    first, rank, second = torch.cat(first), torch.cat(rank), torch.cat(second)
+    order = torch.argsort(rank * (len(labels) + 1) + labels[first], stable=True)  # class by class, round robin
+    return first[order], second.sort().values
+
 # %% ../nbs/01_data.ipynb #52c8be66
 @dataclass(eq=False)
 class DataSplits:
-    "Train / calibration / validation splits of a training set, and the official test set."
-    train: ImageSet # fitting
-    calib: ImageSet # stitching adapters and BatchNorm statistics
+    "Train / calibration / validation / test splits of a dataset, and the protocol that drew them."
+    train: ImageSet # fine-tuning
+    calib: ImageSet # stitching adapters, BatchNorm statistics, classifier fits
     val: ImageSet # the score a search optimises
-    test: ImageSet # the official test split: final reports only
+    test: ImageSet # final reports only
     dataset: str # the dataset's name
-    seed: int # seed the splits were drawn from
+    seed: int # seed the calibration (and, with 'train-holdout', validation) images were drawn from
+    protocol: str = 'test-half' # where validation images come from: 'test-half' or 'train-holdout'
 
     @property
     def classes(self) -> tuple[str, ...]: return self.train.classes
@@ -363,23 +380,48 @@ class DataSplits:
 
     def __repr__(self) -> str:
         c, h, w = self.train.image_shape
-        lines = [f"DataSplits({self.dataset!r}, seed={self.seed}): {c}x{h}x{w} uint8 images, {_class_summary(self.classes)}"]
+        lines = [f"DataSplits({self.dataset!r}, seed={self.seed}, protocol={self.protocol!r}): {c}x{h}x{w} uint8 images, "
+                 f"{_class_summary(self.classes)}"]
         lines += [f"  {k:<5} {len(s):>7,} on {s.device}" + ('  (final reports only)' if k == 'test' else '') for k, s in self.items()]
         return '\n'.join(lines + ([f"  source: {self.train.source}"] if self.train.source else []))
 
 # %% ../nbs/01_data.ipynb #3261a8c1
+PROTOCOLS = ('test-half', 'train-holdout')  # where validation images come from (see above)
+
+def _check_protocol(protocol: str) -> str:
+    "`protocol` if it is one of `PROTOCOLS`, else a ValueError naming them."
+    if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return protocol
+
+def _holdout_indices(full: ImageSet, test: ImageSet, n_calib: int, n_val: int, seed: int, holdout_seed: int):
+    "(train, calib) indices into `full` and (val, test) indices into `test` for the 'test-half' protocol."
+    train_idx, calib_idx, _ = split_indices(len(full), n_calib, 0, seed)
+    val_idx, test_idx = stratified_halves(test.labels, holdout_seed)
+    if not 0 <= n_val <= len(val_idx):
+        raise ValueError(f"n_val = {n_val}: the validation half of the test set holds {len(val_idx)} images "
+                         f"(protocol 'test-half'); ask for at most that many")
+    return train_idx, calib_idx, val_idx[:n_val], test_idx
+
 def get_splits(name: str = 'cifar10', # dataset name (see `load_dataset`)
                n_calib: int = 1000, # calibration images, taken from the training set
-               n_val: int = 5000, # validation images, taken from the training set
-               seed: int = 0, # seed of the split
+               n_val: int = 5000, # validation images (from the test set's validation half, or the training set)
+               seed: int = 0, # seed of the calibration draw (and of the validation draw with 'train-holdout')
                device: str | torch.device = 'cpu', # where the images live
                root: str | Path | None = None, # an image folder or torchvision root (see `load_dataset`)
                download: bool | None = None, # see `load_dataset`
+               protocol: str = 'test-half', # 'test-half': val and test are fixed halves of the test set; 'train-holdout': val from training
+               holdout_seed: int = 0, # seed of the fixed test-set halves ('test-half')
               ) -> DataSplits:
-    "Seeded train / calib / val splits of the training set of `name`, plus its test set, on `device`."
+    "Seeded train / calib / val / test splits of `name` on `device`; validation images no parent was trained on by default."
+    _check_protocol(protocol)
     full, test = load_dataset(name, root, download)
-    train_idx, calib_idx, val_idx = split_indices(len(full), n_calib, n_val, seed)
-    splits = DataSplits(full.subset(train_idx), full.subset(calib_idx), full.subset(val_idx), test, name, seed)
+    if protocol == 'train-holdout':
+        train_idx, calib_idx, val_idx = split_indices(len(full), n_calib, n_val, seed)
+        splits = DataSplits(full.subset(train_idx), full.subset(calib_idx), full.subset(val_idx), test, name, seed, protocol)
+    else:
+        train_idx, calib_idx, val_idx, test_idx = _holdout_indices(full, test, n_calib, n_val, seed, holdout_seed)
+        splits = DataSplits(full.subset(train_idx), full.subset(calib_idx), test.subset(val_idx), test.subset(test_idx),
+                            name, seed, protocol)
     return splits.to(device)
 
 # %% ../nbs/01_data.ipynb #8316410e

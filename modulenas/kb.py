@@ -581,14 +581,23 @@ def summary(self: KnowledgeBase) -> dict:
     return dict(modules=n, networks=len(self.models()), params=params, weight_bytes=disk, index_bytes=index)
 
 @patch
+def _lineage(self: KnowledgeBase, name: str) -> str:
+    "Where network `name`'s weights come from, as recorded when it was added: 'family, source' (or 'user')."
+    rows = self._rows("SELECT meta FROM models WHERE name = ?", (name,))
+    meta = json.loads(rows[0][0]) if rows else {}
+    meta = meta if isinstance(meta, dict) else {}
+    return ', '.join(str(meta[k]) for k in ('family', 'source') if meta.get(k)) or 'user'
+
+@patch
 def table(self: KnowledgeBase) -> list[dict]:
-    "One row per network: granularity, modules, parameters, and per output resolution the modules' count x width."
+    "One row per network: its lineage, granularity, modules, parameters, and per output resolution the modules' count x width."
     recs = list(self)
     res = sorted({r.out_reduction for r in recs}, key=lambda r: (r == 0, r))
     rows = []
     for parent in self.models():
         mine = [r for r in recs if r.parent == parent]
-        row = dict(network=parent, granularity=mine[0].granularity if mine else '', modules=len(mine), params=sum(r.params for r in mine))
+        row = dict(network=parent, lineage=self._lineage(parent), granularity=mine[0].granularity if mine else '',
+                   modules=len(mine), params=sum(r.params for r in mine))
         for red in res:
             widths = Counter(r.out_channels for r in mine if r.out_reduction == red)
             row[_res_label(red)] = ', '.join(f"{k}×{w}" for w, k in sorted(widths.items()))

@@ -17,13 +17,14 @@ from tqdm.auto import tqdm
 
 from .core import as_device, atomic_write_bytes, default_device
 from .arch import Candidate, InvalidCandidate, from_parent
+from .data import PROTOCOLS
 from .cli import CLIError, _fail, _run_cli, build_kb_main
 from .search import Archive, SearchResult, check_objectives, pareto_mask, resume, search_main, summary_text
 
 # %% auto #0
 __all__ = ['BUDGETS', 'read_run', 'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune',
-           'export_main', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli',
-           'run_cli']
+           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
+           'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -188,6 +189,18 @@ BUDGETS = {
     'large': dict(pop_size=40, n_gen=25, n_calib=1000, n_val=5000, finetune_steps=2000, top_k=5),
 }
 
+def versus_parents(rows: list[dict]) -> list[str]:
+    "For each new network: whether any parent fine-tuned with the same budget is at least as small and as accurate on test."
+    parents, out = [r for r in rows if r.get('zoo')], []
+    for r in sorted((r for r in rows if not r.get('zoo')), key=lambda r: r['params']):
+        better = [p for p in parents if p['params'] <= r['params'] and p['test_after'] >= r['test_after']]
+        beaten = [p['name'] for p in parents if p['test_after'] < r['test_after']]
+        where = ('above the parents\' front: no parent is both as small and as accurate' if not better else
+                 f"dominated by {', '.join(p['name'] for p in better)}")
+        out.append(f"{r['name']} ({r['params']:,} params, test {r['test_after']:.4f}): {where}; "
+                   f"more accurate than {len(beaten)} of {len(parents)} parents")
+    return out
+
 def _goal_line(rows: list[dict]) -> str:
     "Whether a new network no larger than ResNet-32 matches ResNet-56 after the same fine-tuning."
     by = {r['name']: r for r in rows}
@@ -211,12 +224,21 @@ def _new_networks_line(res: SearchResult) -> str:
     return (f"new networks alone (zoo networks left out, same scales): NSGA-II {new('nsga')}, "
             f"random search {new('random')}")
 
+def _protocol_line(protocol: str) -> str:
+    "Where the validation images of the search came from, and why that matters."
+    if protocol == 'test-half':
+        return ("validation: half of the official test set, images no parent was trained on (protocol test-half); "
+                "the test column below is the other half, scored once")
+    return ("validation: images carved out of the training set, which every zoo network was trained on (protocol "
+            "train-holdout): the parents' validation scores are flattered")
+
 def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, times: dict) -> str:
     "Write `out/report.md` (and report.json) describing a whole run; returns the markdown."
     search_dir = res.run_dir
     hv = lambda h: f"{h[-1]:.4f}" if h else '-'
     lines = [f"# modulenas run {datetime.datetime.now().isoformat(timespec='seconds')}", '',
              f"budget: {json.dumps(budget)}", '',
+             _protocol_line(budget.get('protocol', 'test-half')), '',
              'wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in times.items()), '',
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              f"hypervolume: NSGA-II {hv(res.hv_nsga)}, random search {hv(res.hv_random)} (same budget and reference point)", '',
@@ -226,6 +248,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
         lines.append(f"| {res.zoo.get(r['key']) or r['key'][:12]} | " + ' | '.join(f'{v:.4g}' for v in r['F']) + ' |')
     lines += ['', f"![front]({Path(search_dir.name)/'front.png'}) ![hypervolume]({Path(search_dir.name)/'hypervolume.png'})", '',
               '## Fine-tuned with the same budget, test split', '', finetune_table(rows), _goal_line(rows), '',
+              *[f'- {line}' for line in versus_parents(rows)], '',
               _exports_line(search_dir/'finetune', rows), '',
               f"![fine-tuned]({Path(search_dir.name)/'finetune'/'finetune.png'})", '']
     text = '\n'.join(lines)
@@ -245,12 +268,15 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              refine_steps: int = 0, # refinement steps per candidate in the search (0: the stitched score)
              max_params: float | None = None, # constraint of the search
              seed: int = 0, device: str | None = None, offline: bool = False, onnx: bool = True,
-             progress: bool = True) -> dict:
+             progress: bool = True,
+             protocol: str = 'test-half', # where validation images come from (see `modulenas.data.get_splits`)
+            ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
+    if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
-    b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params)
+    b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol)
     try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip()))
     except ValueError as e: _fail(str(e))
     from modulenas.export import onnx_available
@@ -260,7 +286,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     times['knowledge base'] = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, 'cifar10',
-                      b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress)
+                      b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol)
     times['search'] = time.perf_counter() - t1
     t1 = time.perf_counter()
     rows = finetune_main(out/'search', b['top_k'], b['finetune_steps'], onnx=onnx, device=device, progress=progress)
@@ -301,12 +327,14 @@ def search_cli(
     max_latency_ms: float = None,  # constraint: at most this latency (ms)
     no_random: bool = False,  # skip the random-search baseline
     no_zoo: bool = False,  # do not seed the population with the parent networks
+    protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
 ):
     "Search the knowledge base with NSGA-II (and a random baseline at equal budget); writes a resumable run folder."
     def go():
         _check_kb(kb)
         return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
-                              n_val, refine_steps, device, max_params, max_flops, max_latency_ms, not no_random, not no_zoo)
+                              n_val, refine_steps, device, max_params, max_flops, max_latency_ms, not no_random, not no_zoo,
+                              protocol=protocol)
     print(summary_text(_run_cli(go)))
 
 @call_parse
@@ -371,10 +399,12 @@ def run_cli(
     device: str = None,  # default: CUDA when available
     offline: bool = False,  # never download: data and weights from $MODULENAS_SHARED
     no_onnx: bool = False,  # skip the ONNX files
+    protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
 ):
     "The whole method: zoo -> knowledge base -> NSGA-II search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
-                                        finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx))
+                                        finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
+                                        protocol=protocol))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

@@ -30,7 +30,7 @@ from .core import Record, atomic_write_bytes, default_device
 from .arch import Candidate, InvalidCandidate, validate, from_parent
 
 # %% auto #0
-__all__ = ['OBJECTIVES', 'HV_REF', 'SearchSpace', 'search_space', 'decode', 'encode', 'canonical', 'repair_genome',
+__all__ = ['OBJECTIVES', 'HV_REF', 'SearchSpace', 'search_space', 'decode', 'encode', 'canonical', 'fit_head', 'repair_genome',
            'CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'objective_values', 'constraint_values',
            'check_objectives', 'CandidateProblem', 'SearchConfig', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
            'SearchResult', 'search', 'plot_front', 'plot_hypervolume', 'search_setup', 'build_from_setup', 'resume',
@@ -45,6 +45,8 @@ class SearchSpace(Record):
     stages: tuple[tuple[str, ...], ...]  # per resolution stage, the body modules a slot may hold
     depths: tuple[int, ...]  # per stage, the number of slots (the deepest parent's depth)
     parents: tuple[str, ...]  # the parents the modules come from
+    reductions: tuple[int, ...] = ()  # per stage, the output reduction of its modules
+    optional: tuple[bool, ...] = ()  # per stage, whether a candidate may leave it empty (some parent has no module there)
 
     @property
     def n_var(self) -> int:
@@ -80,8 +82,10 @@ def search_space(kb, parents: Sequence[str] | None = None) -> SearchSpace:
                    for red in reductions)
     depths = tuple(max(sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents)
                    for red in reductions)
+    optional = tuple(min(sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents) == 0
+                     for red in reductions)
     if not stems or not heads: raise ValueError(f"parents {parents} provide no stem or no head")
-    return SearchSpace(stems, heads, stages, depths, parents)
+    return SearchSpace(stems, heads, stages, depths, parents, tuple(reductions), optional)
 
 # %% ../nbs/09_search.ipynb #ed55c79f
 def decode(genome, space: SearchSpace) -> Candidate:
@@ -106,11 +110,19 @@ def encode(candidate: Candidate, space: SearchSpace) -> np.ndarray:
 
 # %% ../nbs/09_search.ipynb #1cc62595
 def canonical(genome, space: SearchSpace) -> np.ndarray:
-    "Genes clipped to their range, each stage's non-empty genes moved to its front, at least one per stage."
+    "Genes clipped to their range, each stage's non-empty genes moved to its front, at least one per required stage."
     g = np.clip(np.rint(np.asarray(genome, dtype=float)).astype(int), 0, space.upper)
-    for sl in space.stage_slices():
-        kept = [v for v in g[sl] if v > 0] or [1]
+    optional = space.optional or (False,) * len(space.depths)
+    for sl, opt in zip(space.stage_slices(), optional):
+        kept = [v for v in g[sl] if v > 0] or ([] if opt else [1])
         g[sl] = kept + [0] * (sl.stop - sl.start - len(kept))
+    return g
+
+def fit_head(genome, space: SearchSpace, kb) -> np.ndarray:
+    "`genome` with the optional stages past its head's input resolution emptied (e.g. a ShuffleNet stage before a ResNet head)."
+    g, red = np.array(genome, dtype=int), kb.get(space.heads[int(genome[1])]).in_reduction
+    for sl, r, opt in zip(space.stage_slices(), space.reductions, space.optional):
+        if opt and red and r > red: g[sl] = 0
     return g
 
 def _is_valid(genome, space: SearchSpace, kb) -> bool:
@@ -121,6 +133,7 @@ def repair_genome(genome, space: SearchSpace, kb, fallback) -> np.ndarray:
     "A canonical genome whose candidate passes `arch.validate`, taking genes from the valid `fallback` when needed."
     g = canonical(genome, space)
     if _is_valid(g, space, kb): return g
+    if space.optional and _is_valid(g := fit_head(g, space, kb), space, kb): return g
     h = np.array(fallback, dtype=int)
     if not _is_valid(h, space, kb): raise InvalidCandidate(f"the fallback genome {list(fallback)} is not valid")
     for part in [0, *space.stage_slices(), 1]:  # take g's stem, then each stage, then its head, while still valid
@@ -520,7 +533,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
                 n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
                 max_flops: float | None = None, max_latency_ms: float | None = None, random_baseline: bool = True,
-                seed_zoo: bool = True, progress: bool = True) -> SearchResult:
+                seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half') -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     objs = tuple(o.strip() for o in objectives.split(',') if o.strip())
@@ -531,7 +544,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     device = str(device or default_device())
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0)
-    setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed), eval_cfg, device)
+    setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg, device)
     kb_obj, evaluator = build_from_setup(setup['setup'])
     return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
 

@@ -22,9 +22,9 @@ from .data import ImageSet, accuracy
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'CIFAR10_MEAN', 'CIFAR10_STD', 'ZooEntry', 'hash_in_filename', 'register_model',
            'list_models', 'get_entry', 'unregister_model', 'DownsampleA', 'BasicBlock', 'CifarResNet', 'resnet20',
-           'resnet32', 'resnet44', 'resnet56', 'shufflenetv2_x0_5', 'WeightsHashError', 'check_hash',
-           'clean_state_dict', 'read_state_dict', 'save_weights', 'find_weights', 'load_weights', 'create_model',
-           'ZooTable', 'zoo_table', 'evaluate_zoo', 'plot_zoo_accuracy']
+           'resnet32', 'resnet44', 'resnet56', 'CifarResNetB', 'chenyaofo_resnet20', 'chenyaofo_resnet56',
+           'shufflenetv2_x0_5', 'WeightsHashError', 'check_hash', 'clean_state_dict', 'read_state_dict', 'save_weights',
+           'find_weights', 'load_weights', 'create_model', 'ZooTable', 'zoo_table', 'evaluate_zoo', 'plot_zoo_accuracy']
 
 # %% ../nbs/02_zoo.ipynb #a12ddf92
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # input normalisation of the CIFAR ResNets (ImageNet statistics)
@@ -214,8 +214,46 @@ def resnet56(num_classes: int = 10) -> CifarResNet:
     "CIFAR ResNet-56 (9 blocks per stage)."
     return CifarResNet(56, num_classes)
 
+# %% ../nbs/02_zoo.ipynb #b1673731
+class CifarResNetB(CifarResNet):
+    "ResNet for 32x32 inputs with torchvision basic blocks and projection (1x1 conv + BN) shortcuts (depth = 6n + 2)."
+    def __init__(self, depth: int, # 20, 32, 44, 56, 110, ...
+                 num_classes: int = 10, # classifier outputs
+                ):
+        super().__init__(depth, num_classes)  # the same stem and stages, built by this class's `_stage`
+        del self.linear
+        self.relu, self.avgpool, self.fc = nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Linear(64, num_classes)
+
+    @staticmethod
+    def _stage(in_planes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
+        "`blocks` torchvision basic blocks, the first with `stride` and, where the shape changes, a projection shortcut."
+        proj = None
+        if stride != 1 or in_planes != planes:
+            proj = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+        first = torchvision.models.resnet.BasicBlock(in_planes, planes, stride, proj)
+        return nn.Sequential(first, *[torchvision.models.resnet.BasicBlock(planes, planes) for _ in range(blocks - 1)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        return self.fc(torch.flatten(self.avgpool(out), 1))
+
+_CHENYAOFO = 'https://github.com/chenyaofo/pytorch-cifar-models/releases/download/'
+_RESNET_B_FACTS = dict(mean=CIFAR10_MEAN, std=CIFAR10_STD, family='resnet_cifar_b', source='chenyaofo/pytorch-cifar-models',
+                       license='BSD-3-Clause')
+
+@register_model(url=_CHENYAOFO + 'resnet/cifar10_resnet20-4118986f.pt', top1_reported=92.60, top1_jpeg=81.05, **_RESNET_B_FACTS)
+def chenyaofo_resnet20(num_classes: int = 10) -> CifarResNetB:
+    "CIFAR ResNet-20 of the chenyaofo lineage (3 blocks per stage, projection shortcuts)."
+    return CifarResNetB(20, num_classes)
+
+@register_model(url=_CHENYAOFO + 'resnet/cifar10_resnet56-187c023a.pt', top1_reported=94.37, top1_jpeg=83.67, **_RESNET_B_FACTS)
+def chenyaofo_resnet56(num_classes: int = 10) -> CifarResNetB:
+    "CIFAR ResNet-56 of the chenyaofo lineage (9 blocks per stage, projection shortcuts)."
+    return CifarResNetB(56, num_classes)
+
 # %% ../nbs/02_zoo.ipynb #37f679e3
-@register_model(url='https://github.com/chenyaofo/pytorch-cifar-models/releases/download/shufflenetv2/cifar10_shufflenetv2_x0_5-1308b4e9.pt',
+@register_model(url=_CHENYAOFO + 'shufflenetv2/cifar10_shufflenetv2_x0_5-1308b4e9.pt',
                 mean=CIFAR10_MEAN, std=CIFAR10_STD, top1_reported=90.13, top1_jpeg=83.4, family='shufflenetv2',
                 source='chenyaofo/pytorch-cifar-models', license='BSD-3-Clause')
 def shufflenetv2_x0_5(num_classes: int = 10) -> torchvision.models.ShuffleNetV2:

@@ -1,20 +1,30 @@
 #!/usr/bin/env python
 """Fidelity of the evaluator's cheap scores: do raw, stitched and refined validation accuracy rank candidates the way
-their accuracy after fine-tuning every weight (the same fixed budget for all) does? Prints Kendall's tau per score
-(over all candidates, and over the mixtures alone), writes a JSON file and a scatter plot.
+their accuracy after fine-tuning every weight (the same fixed budget for all) does, and better than the parameter
+count and two published training-free proxies (NASWOT, synflow: see proxies.py)? Prints Kendall's tau per score with
+a bootstrap 95% interval (over all candidates, and over the mixtures alone) and the top-5 recall, writes a JSON file
+and a scatter plot.
+
+The pool: every network of the knowledge base, then random valid mixtures of their modules in three groups, each
+spread over sizes (drawn several times over, then taken evenly along the parameter count):
+  family  (famNN)  modules of two architectures in one network (ShuffleNet and ResNet modules),
+  lineage (linNN)  modules of two lineages of one architecture (the two ResNet lineages), no other architecture,
+  within  (mixNN)  modules of one lineage only.
+A group the knowledge base cannot supply (no second architecture, no second lineage) stays empty, and the run says so.
 
 Protocol per candidate: `evaluate` without refinement gives the raw score and the stitched score with and without
-the closed-form classifier refit (`acc_stitched_nohead`, `acc_stitched`). Then the stitched network is refined
-(adapters, BatchNorm affine and classifier; Adam at a constant learning rate) for the largest of `--refine-steps`,
-and scored on the way at each of them: refining for 20 steps and stopping there gives the same network as step 20
-of a longer run, so one run yields every refined score (`acc_refined_<steps>`) and what it cost. Last, the
-candidate is assembled again, stitched without the classifier refit, and ALL its weights are trained for `--steps`
-steps (SGD + Nesterov, linear warm-up, cosine decay, gradient clipping), then scored on the same validation split:
-the ground truth. The number of parameters is reported as a trivial baseline score.
+the closed-form classifier refit (`acc_stitched_nohead`, `acc_stitched`: the search's score). On a copy of the
+network the search scores, NASWOT (on `--proxy-batch` calibration images) and synflow are computed. Then that
+network is refined (adapters, BatchNorm affine and classifier; Adam at a constant learning rate) for the largest of
+`--refine-steps`, and scored on the way at each of them: refining for 20 steps and stopping there gives the same
+network as step 20 of a longer run, so one run yields every refined score (`acc_refined_<steps>`) and what it cost.
+Last, the candidate is stitched without the classifier refit and ALL its weights are trained for `--steps` steps
+(SGD + Nesterov, linear warm-up, cosine decay, gradient clipping), then scored on the same validation split (by
+default half of the CIFAR-10 test set, which no parent was trained on): the ground truth.
 
-CPU (a 2-core machine: about an hour, most of it fine-tuning; 20 minutes to re-score with the truth kept):
-    python benchmarks/fidelity.py
-GPU:  python benchmarks/fidelity.py --device cuda --n-cands 40 --steps 1000 --n-val 5000
+CPU (2 cores shared with other work; about 3 hours for the 30 candidates, most of it fine-tuning):
+    python benchmarks/fidelity.py --threads 1
+GPU:  python benchmarks/fidelity.py --device cuda --steps 1000 --n-val 5000
 
 Results are written after every candidate; running the same command again resumes where it stopped. The
 fine-tuned accuracies (the slow part) are also kept in OUT.truth.json, by candidate and fine-tuning settings, so
@@ -22,28 +32,160 @@ changing only the cheap scores' settings (or the evaluator's code) and running a
 without fine-tuning any of them again.
 """
 from __future__ import annotations
-import dataclasses, json, time
+import argparse, copy, dataclasses, json, math, statistics, time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from modulenas.core import as_device, set_seed
-from modulenas.data import get_splits
+from modulenas.data import get_splits, normalize
+from modulenas.arch import Candidate, InvalidCandidate, from_parent, validate
 from modulenas.assemble import assemble, refine
-from modulenas.evaluate import (EvalConfig, Evaluator, amp_dtype, finetune, kendall_tau, prepare_net,
-                                sample_candidates, stitch, top1_accuracy, format_table)
+from modulenas.search import decode, encode, repair_genome, search_space
+from modulenas.evaluate import (EvalConfig, Evaluator, amp_dtype, finetune, format_table, prepare_net, stitch,
+                                top1_accuracy, zoo_candidates)
 
-from _common import base_parser, open_kb
+from _common import Formatter, open_kb
+from proxies import naswot, synflow
 
 BASE_SCORES = ('acc_raw', 'acc_stitched_nohead', 'acc_stitched')
-TRUTH_ARGS = ('models', 'steps', 'batch', 'lr', 'optimizer', 'warmup', 'clip_grad', 'n_calib', 'n_val', 'device', 'seed')
+SEARCH_SCORE = 'acc_stitched'                 # what the search ranks by
+BASELINES = ('params', 'naswot', 'synflow')   # the scores the search's score has to beat
+GROUPS = ('parent', 'family', 'lineage', 'within')
+PREFIX = dict(family='fam', lineage='lin', within='mix')
+TRUTH_ARGS = ('models', 'steps', 'batch', 'lr', 'optimizer', 'warmup', 'clip_grad', 'n_calib', 'n_val', 'device', 'seed',
+              'protocol')
 TRUTH_FIELDS = ('acc_finetuned', 'loss_first', 'loss_last', 'finetune_s')
+TARGET_TAU = 0.7
+TOP_K = 5
 
 
 def score_names(refine_steps) -> tuple:
-    "The cheap scores a run reports: raw, stitched without and with the classifier refit, one per refinement budget."
-    return (*BASE_SCORES, *(f'acc_refined_{k}' for k in refine_steps))
+    "Every score a run reports: raw, stitched without and with the classifier refit, refined, then the baselines."
+    return (*BASE_SCORES, *(f'acc_refined_{k}' for k in refine_steps), *BASELINES)
 
+
+# ----------------------------------------------------------------------------------------------- the candidate pool
+
+def lineage_of(kb, parent: str) -> str:
+    "The lineage of network `parent`: its zoo family (e.g. 'resnet_cifar_b'), else its own name."
+    return kb.model_meta(parent).get('family') or parent
+
+
+def architecture_of(lineage: str) -> str:
+    "The architecture a lineage belongs to: its name up to the first underscore ('resnet_cifar_b' -> 'resnet')."
+    return lineage.split('_')[0]
+
+
+def module_records(kb) -> dict:
+    "Every module record of `kb`, by id."
+    return {r.id: r for p in kb.models() for r in kb.modules_of(p)}
+
+
+def kb_params(cand: Candidate, recs: dict) -> int:
+    "Parameters of `cand`'s modules as the knowledge base records them (adapters not counted)."
+    return sum(recs[m].params for m in cand.ids)
+
+
+def group_of(cand: Candidate, recs: dict, lineages: dict) -> str:
+    "'family' (body modules of two architectures), 'lineage' (of two lineages of one architecture) or 'within' (one lineage)."
+    lins = {lineages[recs[m].parent] for m in (cand.body or cand.ids)}  # a borrowed stem or head alone is no mixture
+    if len({architecture_of(l) for l in lins}) > 1: return 'family'
+    return 'lineage' if len(lins) > 1 else 'within'
+
+
+def _subset(items, rng, at_least: int = 1) -> list:
+    "A random subset of `items` with at least `at_least` of them, sorted."
+    items = sorted(items)
+    k = int(rng.integers(at_least, len(items) + 1))
+    return sorted(str(v) for v in rng.choice(items, size=k, replace=False))
+
+
+def _by_key(parents: dict, key) -> dict:
+    "`parents` (name -> lineage) grouped by `key(lineage)`: key -> sorted parent names."
+    out = {}
+    for p, lin in sorted(parents.items()): out.setdefault(key(lin), []).append(p)
+    return out
+
+
+def group_parents(group: str, lineages: dict, rng) -> list[str] | None:
+    "A random set of parents whose mixtures can fall in `group`; None when the knowledge base cannot supply it."
+    by_lin = _by_key(lineages, lambda l: l)
+    by_arch = _by_key(lineages, architecture_of)
+    if group == 'family':
+        if len(by_arch) < 2: return None
+        return sorted(p for a in _subset(by_arch, rng, 2) for p in _subset(by_arch[a], rng))
+    if group == 'lineage':
+        arch_lins = {a: sorted({lineages[p] for p in ps}) for a, ps in by_arch.items()}
+        rich = [a for a, ls in arch_lins.items() if len(ls) > 1]
+        if not rich: return None
+        a = str(rng.choice(rich))
+        return sorted(p for l in _subset(arch_lins[a], rng, 2) for p in _subset(by_lin[l], rng))
+    if group == 'within': return _subset(by_lin[str(rng.choice(sorted(by_lin)))], rng)
+    raise ValueError(f"unknown group {group!r}; choose from {GROUPS[1:]}")
+
+
+def draw_mixture(kb, parents: list[str], rng) -> Candidate | None:
+    "A random valid mixture of `parents`' modules, each stage slot kept with a random probability (varied depths)."
+    space = search_space(kb, parents)
+    genome = rng.integers(0, space.upper + 1)
+    slots = genome[2:]
+    keep = rng.uniform(0.3, 1.0)
+    genome[2:] = np.where(rng.random(len(slots)) < keep, np.maximum(slots, 1), 0)
+    fallback = encode(from_parent(kb, parents[-1]), space)
+    try:
+        cand = decode(repair_genome(genome, space, kb, fallback), space)
+        validate(cand, kb)
+    except InvalidCandidate: return None
+    return cand
+
+
+def spread(cands: list[Candidate], n: int, size) -> list[Candidate]:
+    "`n` of `cands` taken evenly along the order of `size(candidate)`, smallest and largest included."
+    order = sorted(cands, key=lambda c: (size(c), c.key))
+    if len(order) <= n: return order
+    if n == 1: return [order[len(order) // 2]]
+    return [order[round(i * (len(order) - 1) / (n - 1))] for i in range(n)]
+
+
+def draw_group(kb, group: str, n: int, seed: int, taken: set, recs: dict, lineages: dict, oversample: int = 4,
+               max_tries: int = 100) -> list[Candidate]:
+    "`n` distinct mixtures of `group` not in `taken`, spread over sizes: `oversample` * `n` drawn, `n` kept."
+    if n <= 0: return []
+    rng = np.random.default_rng([seed, GROUPS.index(group)])
+    found, tries = {}, 0
+    while len(found) < oversample * n and tries < max_tries * oversample * n:
+        tries += 1
+        parents = group_parents(group, lineages, rng)
+        if parents is None: return []
+        c = draw_mixture(kb, parents, rng)
+        if c is None or c.key in taken or c.key in found or group_of(c, recs, lineages) != group: continue
+        found[c.key] = c
+    picked = spread(list(found.values()), n, lambda c: kb_params(c, recs))
+    return [dataclasses.replace(c, name=f'{PREFIX[group]}{i + 1:02d}') for i, c in enumerate(picked)]
+
+
+def build_pool(kb, n_family: int = 12, n_lineage: int = 6, n_within: int = 5, seed: int = 0,
+               oversample: int = 4) -> tuple[list[Candidate], dict, list[str]]:
+    "The candidates (every parent, then the mixtures of each group), their group by key, and notes on empty groups."
+    recs, lineages = module_records(kb), {p: lineage_of(kb, p) for p in kb.models()}
+    cands = zoo_candidates(kb)
+    groups, notes = {c.key: 'parent' for c in cands}, []
+    archs = sorted({architecture_of(l) for l in lineages.values()})
+    why = dict(family=f"the knowledge base holds one architecture ({', '.join(archs)}), no ShuffleNet/ResNet mixtures",
+               lineage='no architecture of the knowledge base comes in two lineages',
+               within='no mixture of a single lineage could be drawn')
+    for group, n in (('family', n_family), ('lineage', n_lineage), ('within', n_within)):
+        drawn = draw_group(kb, group, n, seed, set(groups), recs, lineages, oversample)
+        if n > 0 and not drawn: notes.append(f"no {group} mixtures: {why[group]}")
+        elif len(drawn) < n: notes.append(f"only {len(drawn)} of {n} {group} mixtures could be drawn")
+        cands += drawn
+        groups |= {c.key: group for c in drawn}
+    return cands, groups, notes
+
+
+# ------------------------------------------------------------------------------------------------------ the scores
 
 def stitched_net(cand, ev: Evaluator, fit_head: bool):
     "`cand` assembled and stitched as the evaluator does it, with or without the closed-form classifier refit."
@@ -51,6 +193,16 @@ def stitched_net(cand, ev: Evaluator, fit_head: bool):
     _, head = stitch(net, ev.kb, ev.data.calib, ev.teacher_cache, dataclasses.replace(ev.config, fit_head=fit_head),
                      ev.device)
     return net, head
+
+
+def proxy_scores(net, ev: Evaluator, n_images: int) -> dict:
+    "NASWOT (on the first `n_images` calibration images) and synflow of a copy of `net`, with the seconds each took."
+    work, out = copy.deepcopy(net), {}
+    x = normalize(ev.data.calib.images[:n_images], net.mean, net.std)
+    t0 = time.perf_counter(); out['naswot'] = naswot(work, x)
+    t1 = time.perf_counter(); out['synflow'] = synflow(work, tuple(x.shape[1:]))
+    out['naswot_s'], out['synflow_s'] = t1 - t0, time.perf_counter() - t1
+    return out
 
 
 def refined_scores(net, ev: Evaluator, refine_steps, seed: int) -> dict:
@@ -79,27 +231,150 @@ def finetuned_accuracy(net, ev: Evaluator, steps: int, lr: float, batch: int, op
     return acc, hist
 
 
-def taus_of(rows: list[dict], scores) -> dict:
-    "Kendall's tau of each cheap score (and of the parameter count) against the fine-tuned accuracy."
-    truth = [r['acc_finetuned'] for r in rows]
-    return {s: kendall_tau([r.get(s) for r in rows], truth) for s in (*scores, 'params')}
+def score_candidate(c: Candidate, group: str, ev: Evaluator, truth: TruthCache, refine_steps, proxy_batch: int,
+                    ft: dict, seed: int) -> dict:
+    "One result row: the cheap scores, the proxies and the fine-tuned accuracy (from `truth` when known) of `c`."
+    res = ev.evaluate(c, raise_errors=False)
+    gt, err, refined, proxies, nohead = {}, res.error, {}, {}, None
+    if res.ok:
+        try:
+            net, _ = stitched_net(c, ev, fit_head=False)
+            nohead = top1_accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
+            scored = stitched_net(c, ev, fit_head=True)[0]
+            proxies = proxy_scores(scored, ev, proxy_batch)
+            refined = refined_scores(scored, ev, refine_steps, seed)
+            t1 = time.perf_counter()
+            gt = truth.get(c.key)
+            if gt is None:
+                acc_ft, hist = finetuned_accuracy(net, ev, seed=seed, **ft)
+                gt = dict(acc_finetuned=acc_ft, loss_first=hist[0], loss_last=hist[-1],
+                          finetune_s=time.perf_counter() - t1)
+                truth.put(c.key, gt)
+        except (FloatingPointError, RuntimeError, ValueError) as e: err = f"scoring: {type(e).__name__}: {e}"
+    return dict(name=c.name, group=group, key=c.key, candidate=c.to_dict(), params=res.params, flops=res.flops,
+                adapters=len(res.adapter_r2), head_refit=res.head_refit, acc_raw=res.acc_raw,
+                acc_stitched_nohead=nohead, acc_stitched=res.acc_stitched, **refined, **proxies,
+                **{f: (gt or {}).get(f) for f in TRUTH_FIELDS}, eval_s=res.wall_s, error=err)
 
+
+# -------------------------------------------------------------------------------------------------- the statistics
+
+def paired(rows: list[dict], score: str) -> tuple[np.ndarray, np.ndarray, list]:
+    "(score, fine-tuned accuracy, names) over the rows where both are finite numbers."
+    ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
+                                 for k in (score, 'acc_finetuned'))]
+    return (np.array([r[score] for r in ok], dtype=float), np.array([r['acc_finetuned'] for r in ok], dtype=float),
+            [r['name'] for r in ok])
+
+
+def tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    "Kendall's tau-b between the last axes of `x` and `y` (batched over leading axes); NaN where one side is constant."
+    sx = np.sign(x[..., :, None] - x[..., None, :])
+    sy = np.sign(y[..., :, None] - y[..., None, :])
+    den = np.sqrt((sx * sx).sum((-2, -1)) * (sy * sy).sum((-2, -1)))
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(den > 0, (sx * sy).sum((-2, -1)) / np.where(den > 0, den, 1), np.nan)
+
+
+def tau_interval(x: np.ndarray, y: np.ndarray, draws: int = 2000, seed: int = 0, level: float = 0.95) -> list:
+    "Bootstrap percentile interval of Kendall's tau-b: candidates resampled with replacement `draws` times."
+    if len(x) < 2: return [float('nan'), float('nan')]
+    idx = np.random.default_rng(seed).integers(0, len(x), size=(draws, len(x)))
+    taus = tau_b(x[idx], y[idx])
+    taus = taus[np.isfinite(taus)]
+    if not len(taus): return [float('nan'), float('nan')]
+    lo, hi = np.percentile(taus, [50 * (1 - level), 50 * (1 + level)])
+    return [float(lo), float(hi)]
+
+
+def top_k_recall(x: np.ndarray, y: np.ndarray, names: list, k: int = TOP_K) -> float:
+    "Share of the `k` best by `y` (fine-tuned accuracy) that are among the `k` best by `x` (ties broken by name)."
+    k = min(k, len(x))
+    if k == 0: return float('nan')
+    best = lambda v: {names[i] for i in sorted(range(len(v)), key=lambda i: (-v[i], names[i]))[:k]}
+    return len(best(x) & best(y)) / k
+
+
+def fidelity_stats(rows: list[dict], scores, draws: int = 2000, seed: int = 0) -> dict:
+    "Per score: Kendall's tau against the fine-tuned accuracy, its bootstrap 95% interval, top-5 recall, pairs used."
+    out = dict(kendall_tau={}, tau_ci95={}, top5_recall={}, n_pairs={})
+    for s in scores:
+        x, y, names = paired(rows, s)
+        out['kendall_tau'][s] = float(tau_b(x, y)) if len(x) >= 2 else float('nan')
+        out['tau_ci95'][s] = tau_interval(x, y, draws, seed)
+        out['top5_recall'][s] = top_k_recall(x, y, names)
+        out['n_pairs'][s] = len(x)
+    return out
+
+
+def verdict(stats: dict, score: str = SEARCH_SCORE, baselines=BASELINES, target: float = TARGET_TAU) -> dict:
+    "Whether tau(`score`) >= `target` and its interval's lower end is above the tau of every baseline."
+    tau, (lo, _) = stats['kendall_tau'][score], stats['tau_ci95'][score]
+    base = {b: stats['kendall_tau'][b] for b in baselines if b in stats['kendall_tau']}
+    meets = bool(math.isfinite(tau) and tau >= target)
+    beats = bool(math.isfinite(lo) and all(math.isfinite(t) and lo > t for t in base.values()))
+    return dict(score=score, tau=tau, lower=lo, target=target, baselines=base, meets_target=meets,
+                above_baselines=beats, passed=meets and beats)
+
+
+def verdict_line(v: dict) -> str:
+    "The verdict as one line of text."
+    base = ', '.join(f'{b} {t:.3f}' for b, t in v['baselines'].items())
+    return (f"verdict: tau({v['score']}) = {v['tau']:.3f}, 95% interval from {v['lower']:.3f}; "
+            f"tau >= {v['target']}: {'yes' if v['meets_target'] else 'no'}; lower end above every baseline "
+            f"({base}): {'yes' if v['above_baselines'] else 'no'} -> {'PASS' if v['passed'] else 'FAIL'}")
+
+
+def score_seconds(rows: list[dict], refine_steps) -> dict:
+    "Median seconds per candidate to obtain each score: the evaluation (plus the refinement so far), a proxy's own."
+    ok = [r for r in rows if r.get('error') is None]
+    if not ok: return {}
+    med = lambda f: statistics.median(f(r) for r in ok)
+    base = med(lambda r: r['eval_s'])
+    out = {s: base for s in BASE_SCORES}
+    out |= {f'acc_refined_{k}': med(lambda r: r['eval_s'] + r.get(f'refine_s_{k}', 0)) for k in refine_steps}
+    return out | dict(params=0.0, naswot=med(lambda r: r['naswot_s']), synflow=med(lambda r: r['synflow_s']))
+
+
+def summary_rows(stats: dict, stats_mix: dict, cost: dict) -> list[dict]:
+    "The summary table: score | seconds per candidate | tau (all) [lo, hi] | tau (mixtures) | top-5 recall."
+    f = lambda v: '-' if v is None or not math.isfinite(v) else f'{v:.3f}'
+    rows = []
+    for s, t in stats['kendall_tau'].items():
+        lo, hi = stats['tau_ci95'][s]
+        n5 = min(TOP_K, stats['n_pairs'][s])
+        rec = stats['top5_recall'][s]
+        rows.append({'score': s, 'seconds per candidate': f(cost.get(s)),
+                     'tau (all) [lo, hi]': f"{f(t)} [{f(lo)}, {f(hi)}]",
+                     'tau (mixtures)': f(stats_mix['kendall_tau'][s]),
+                     'top-5 recall': '-' if not math.isfinite(rec) else f"{round(rec * n5)}/{n5}"})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------- plot and files
 
 def plot(rows: list[dict], taus: dict, path: str, scores):
-    "Scatter of each cheap score against the fine-tuned accuracy, one panel per score."
+    "Scatter of each score against the fine-tuned accuracy, one panel per score, points coloured by group."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    colours = dict(parent='crimson', family='tab:blue', lineage='tab:green', within='tab:orange')
     ncols = min(4, len(scores)); nrows = -(-len(scores) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), sharey=True, squeeze=False)
     for ax in axes.flat[len(scores):]: ax.axis('off')
     for ax, s in zip(axes.flat, scores):
-        pts = [(r[s], r['acc_finetuned'], r['name']) for r in rows if r.get(s) is not None and r['acc_finetuned']]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=18)
-        for x, y, n in pts:
-            if not n.startswith('mix'): ax.annotate(n, (x, y), fontsize=7)
+        pts = [(r[s], r['acc_finetuned'], r['name'], r.get('group', 'within')) for r in rows
+               if isinstance(r.get(s), (int, float)) and math.isfinite(r[s]) and r['acc_finetuned'] is not None]
+        for g in GROUPS:
+            mine = [p for p in pts if p[3] == g]
+            if mine: ax.scatter([p[0] for p in mine], [p[1] for p in mine], s=18, c=colours[g], label=g)
+        for x, y, n, g in pts:
+            if g == 'parent': ax.annotate(n, (x, y), fontsize=7)
+        if s == 'synflow' and pts and min(p[0] for p in pts) > 0: ax.set_xscale('log')
         ax.set_title(f"{s}: tau = {taus[s]:.3f}"); ax.set_xlabel(s)
+    axes.flat[0].legend(fontsize=7)
     for row in axes: row[0].set_ylabel('accuracy after fine-tuning')
     fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 class TruthCache:
@@ -118,34 +393,37 @@ class TruthCache:
         self.path.write_text(json.dumps(dict(settings=self.settings, rows=self.rows), indent=1))
 
 
-def score_seconds(rows: list[dict], refine_steps) -> dict:
-    "Median seconds per candidate to obtain each score: the evaluation, plus the refinement up to that step."
-    import statistics
-    ok = [r for r in rows if r.get('error') is None]
-    if not ok: return {}
-    base = statistics.median(r['eval_s'] for r in ok)
-    out = {s: base for s in BASE_SCORES}
-    out |= {f'acc_refined_{k}': statistics.median(r['eval_s'] + r.get(f'refine_s_{k}', 0) for r in ok) for k in refine_steps}
-    return out
+def _progress_line(i: int, n: int, row: dict, scores) -> str:
+    "One line per scored candidate."
+    shown = '  '.join(f"{s[4:]} {row.get(s) or 0:.3f}" for s in scores if s.startswith('acc_'))
+    return (f"[{i}/{n}] {row['name']:18s} {row['group']:8s} params {row['params'] or 0:>8,d}  {shown}  "
+            f"naswot {row.get('naswot') or 0:.1f}  synflow {row.get('synflow') or 0:.3g}  "
+            f"finetuned {row['acc_finetuned'] or 0:.3f}  ({row['eval_s']:.0f}+{row['finetune_s'] or 0:.0f} s)"
+            f"{'  ' + row['error'] if row['error'] else ''}")
 
 
-def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.02, optimizer='sgd', warmup=0.1,
-         clip_grad=2.0, refine_steps=(10, 20, 30, 50), refine_lr=1e-3, refine_bn='batch', n_calib=1000, n_val=2000,
-         device='cpu', seed=0, threads=None, out='runs/fidelity.json', png='runs/fidelity.png'):
-    "Cheap scores and fine-tuned accuracy of `n_cands` candidates, and Kendall's tau between them."
+def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=200, batch=128, lr=0.02,
+         optimizer='sgd', warmup=0.1, clip_grad=2.0, refine_steps=(10, 20, 30, 50), refine_lr=1e-3, refine_bn='batch',
+         n_calib=1000, n_val=2000, proxy_batch=64, draws=2000, device='cpu', seed=0, threads=None,
+         out='runs/fidelity.json', png='runs/fidelity.png', protocol='test-half'):
+    "Cheap scores, training-free proxies and fine-tuned accuracy of the candidate pool, and how well they agree."
     if threads: torch.set_num_threads(threads)
     dev = as_device(device)
     refine_steps = tuple(sorted(set(int(k) for k in refine_steps)))
     if not refine_steps or min(refine_steps) < 1: raise SystemExit('error: --refine-steps needs positive step counts')
+    if not 2 <= proxy_batch <= n_calib: raise SystemExit('error: --proxy-batch must be between 2 and --n-calib')
     scores = score_names(refine_steps)
-    args = dict(kb=kb, models=models, n_cands=n_cands, steps=steps, batch=batch, lr=lr, optimizer=optimizer,
-                warmup=warmup, clip_grad=clip_grad, refine_steps=list(refine_steps),
-                refine_lr=refine_lr, refine_bn=refine_bn, n_calib=n_calib, n_val=n_val,
-                device=device, seed=seed)
+    args = dict(kb=kb, models=models, n_family=n_family, n_lineage=n_lineage, n_within=n_within, steps=steps,
+                batch=batch, lr=lr, optimizer=optimizer, warmup=warmup, clip_grad=clip_grad,
+                refine_steps=list(refine_steps), refine_lr=refine_lr, refine_bn=refine_bn, n_calib=n_calib,
+                n_val=n_val, proxy_batch=proxy_batch, device=device, seed=seed, protocol=protocol)
     set_seed(seed)
-    knowledge = open_kb(kb, models)
-    data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed)
-    cands = sample_candidates(knowledge, n_cands, seed=seed)
+    knowledge = open_kb(kb, [m.strip() for m in models.split(',') if m.strip()])
+    cands, groups, notes = build_pool(knowledge, n_family, n_lineage, n_within, seed)
+    counts = {g: sum(v == g for v in groups.values()) for g in GROUPS}
+    print(f"pool: {len(cands)} candidates: " + ', '.join(f'{n} {g}' for g, n in counts.items()), flush=True)
+    for note in notes: print(f"note: {note}", flush=True)
+    data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol)
     ev = Evaluator(knowledge, data, EvalConfig(n_calib=n_calib, seed=seed, latency_repeats=0, refine_lr=refine_lr,
                                                refine_bn=refine_bn), dev)
     prev = json.loads(Path(out).read_text()) if Path(out).exists() else {}
@@ -154,55 +432,44 @@ def main(kb='runs/kb', models='resnet*', n_cands=20, steps=150, batch=128, lr=0.
     if all(prev.get('args', {}).get(k) == v for k, v in truth.settings.items()):   # a results file of the same truth
         for r in prev.get('rows', []):
             if r.get('acc_finetuned') is not None and truth.get(r['key']) is None: truth.put(r['key'], r)
+    ft = dict(steps=steps, lr=lr, batch=batch, optimizer=optimizer, warmup=warmup, clip_grad=clip_grad)
+    pool = dict(counts=counts, notes=notes)
     rows, t_start = [], time.perf_counter()
     for i, c in enumerate(cands):
         if c.key in done: rows.append(done[c.key]); continue
-        res = ev.evaluate(c, raise_errors=False)
-        gt, err, refined, nohead = {}, res.error, {}, None
-        if res.ok:
-            try:
-                net, _ = stitched_net(c, ev, fit_head=False)
-                nohead = top1_accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
-                refined = refined_scores(stitched_net(c, ev, fit_head=True)[0], ev, refine_steps, seed)
-                t1 = time.perf_counter()
-                gt = truth.get(c.key)
-                if gt is None:
-                    acc_ft, hist = finetuned_accuracy(net, ev, steps, lr, batch, optimizer, seed, warmup, clip_grad)
-                    gt = dict(acc_finetuned=acc_ft, loss_first=hist[0], loss_last=hist[-1],
-                              finetune_s=time.perf_counter() - t1)
-                    truth.put(c.key, gt)
-            except (FloatingPointError, RuntimeError) as e: err = f"scoring: {type(e).__name__}: {e}"
-        row = dict(name=c.name, key=c.key, candidate=c.to_dict(), params=res.params, flops=res.flops,
-                   adapters=len(res.adapter_r2), head_refit=res.head_refit, acc_raw=res.acc_raw,
-                   acc_stitched_nohead=nohead, acc_stitched=res.acc_stitched, **refined,
-                   **{f: (gt or {}).get(f) for f in TRUTH_FIELDS}, eval_s=res.wall_s, error=err)
-        rows.append(row)
+        rows.append(row := score_candidate(c, groups[c.key], ev, truth, refine_steps, proxy_batch, ft, seed))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        partial = dict(args=args, rows=rows, kendall_tau=taus_of(rows, scores), complete=False)
-        Path(out).write_text(json.dumps(partial, indent=1))
-        shown = '  '.join(f"{s[4:]} {row.get(s) or 0:.3f}" for s in scores)
-        print(f"[{i + 1}/{len(cands)}] {c.name:10s} params {res.params or 0:>8,d}  {shown}  "
-              f"finetuned {row['acc_finetuned'] or 0:.3f}  ({row['eval_s']:.0f}+{row['finetune_s'] or 0:.0f} s)"
-              f"{'  ' + err if err else ''}", flush=True)
-    taus, taus_mix = taus_of(rows, scores), taus_of([r for r in rows if r['name'].startswith('mix')], scores)
-    cost = score_seconds(rows, refine_steps)
-    report = dict(args=args, rows=rows, kendall_tau=taus, kendall_tau_mixtures=taus_mix, score_s_median=cost,
-                  complete=True, total_s=time.perf_counter() - t_start)
+        Path(out).write_text(json.dumps(dict(args=args, pool=pool, rows=rows, complete=False), indent=1))
+        print(_progress_line(i + 1, len(cands), row, scores), flush=True)
+    mixtures = [r for r in rows if r['group'] != 'parent']
+    stats, stats_mix = fidelity_stats(rows, scores, draws, seed), fidelity_stats(mixtures, scores, draws, seed)
+    cost, v = score_seconds(rows, refine_steps), verdict(stats)
+    report = dict(args=args, draws=draws, pool=pool, rows=rows, **stats,
+                  **{f'{k}_mixtures': d for k, d in stats_mix.items()}, score_s_median=cost, verdict=v, complete=True,
+                  total_s=time.perf_counter() - t_start)
     Path(out).write_text(json.dumps(report, indent=1))
-    plot(rows, taus, png, scores)
-    cols = ('name', 'params', *scores, 'acc_finetuned', 'eval_s', 'finetune_s', 'error')
-    print(format_table([{c: r.get(c) for c in cols} for r in rows]))
+    plot(rows, stats['kendall_tau'], png, scores)
+    cols = ('name', 'group', 'params', *(s for s in scores if s != 'params'), 'acc_finetuned', 'eval_s', 'finetune_s',
+            'error')
+    cell = lambda r, c: f"{r[c]:.3g}" if c == 'synflow' and isinstance(r.get(c), float) else r.get(c)
+    print(format_table([{c: cell(r, c) for c in cols} for r in rows]))
     print()
-    print(format_table([{'score': s, 'tau_all': t, 'tau_mixtures': taus_mix[s], 'median_s': cost.get(s)}
-                        for s, t in taus.items()]))
+    print(format_table(summary_rows(stats, stats_mix, cost)))
+    print(verdict_line(v))
     print(f'wrote {out} and {png}')
     return report
 
 
 def parse_args(argv=None) -> dict:
     "The command-line arguments as keyword arguments of `main`."
-    ap = base_parser(__doc__, n_cands=20)
-    ap.add_argument('--steps', type=int, default=150, help='fine-tuning steps, the same for every candidate')
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base folder (built from the zoo when empty)')
+    ap.add_argument('--models', type=str, default='*',
+                    help='zoo models for a new knowledge base: comma-separated patterns, e.g. resnet2*,shufflenet*')
+    ap.add_argument('--n-family', type=int, default=12, help='mixtures of two architectures (ShuffleNet + ResNet)')
+    ap.add_argument('--n-lineage', type=int, default=6, help='mixtures of the two ResNet lineages')
+    ap.add_argument('--n-within', type=int, default=5, help='mixtures within one lineage')
+    ap.add_argument('--steps', type=int, default=200, help='fine-tuning steps, the same for every candidate')
     ap.add_argument('--batch', type=int, default=128, help='fine-tuning batch size')
     ap.add_argument('--lr', type=float, default=0.02, help='fine-tuning peak learning rate')
     ap.add_argument('--optimizer', type=str, default='sgd', help='fine-tuning optimizer: sgd or adamw')
@@ -214,8 +481,12 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--refine-bn', type=str, default='batch', help="BatchNorm during refinement: batch or frozen")
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images')
+    ap.add_argument('--proxy-batch', type=int, default=64, help='calibration images NASWOT is computed on')
+    ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples of the tau intervals')
     ap.add_argument('--device', type=str, default='cpu', help='device')
-    ap.add_argument('--seed', type=int, default=0, help='seed of the candidates, the splits and the training')
+    ap.add_argument('--protocol', type=str, default='test-half',
+                    help='validation images: test-half (half of the test set, unseen by every parent) or train-holdout')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the pool, the splits, the training and the bootstrap')
     ap.add_argument('--threads', type=int, default=None, help="torch CPU threads (1 is faster on a busy machine)")
     ap.add_argument('--out', type=str, default='runs/fidelity.json', help='JSON results (resumed if same settings)')
     ap.add_argument('--png', type=str, default='runs/fidelity.png', help='scatter plot file')

@@ -1,8 +1,13 @@
 "The benchmark scripts in benchmarks/, run as a user runs them, at a tiny size."
-import json, subprocess, sys
+import importlib, json, math, subprocess, sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import nn
 
 from modulenas.core import shared_dir
 
@@ -36,17 +41,157 @@ def test_bench_evaluate(tmp_path, kb_dir):
     assert 0 < s['ratio_evaluator_to_plain']
 
 
+MIXED = 'resnet20,chenyaofo_resnet20,shufflenet*'   # two ResNet lineages and a ShuffleNet: every group can be drawn
+
+
 def test_fidelity(tmp_path, kb_dir):
+    from modulenas.zoo import find_weights
+    if any(find_weights(m) is None for m in ('resnet20', 'chenyaofo_resnet20', 'shufflenetv2_x0_5')):
+        pytest.skip('weights of resnet20, chenyaofo_resnet20 or shufflenetv2_x0_5 not found in the shared zoo folder')
     out, png = tmp_path / 'fid.json', tmp_path / 'fid.png'
-    args = ['--kb', kb_dir, *SMALL, '--steps', 2, '--refine-steps', '1,2', '--out', out, '--png', png]
+    args = ['--kb', kb_dir.with_name('kb_mixed'), '--models', MIXED, '--n-family', 1, '--n-lineage', 1, '--n-within', 1,
+            '--steps', 2, '--n-calib', 64, '--n-val', 128, '--refine-steps', '1,2', '--threads', 1,
+            '--out', out, '--png', png]
     r = run_script('fidelity.py', *args)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
-    assert report['complete'] and len(report['rows']) == 3 and png.exists()
-    assert set(report['kendall_tau']) == {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_refined_1',
-                                          'acc_refined_2', 'params'}
-    row = report['rows'][-1]
+    rows = {row['name']: row for row in report['rows']}
+    assert report['complete'] and len(rows) == 6 and png.exists() and report['pool']['notes'] == []
+    assert {n: row['group'] for n, row in rows.items()} == {
+        'chenyaofo_resnet20': 'parent', 'resnet20': 'parent', 'shufflenetv2_x0_5': 'parent',
+        'fam01': 'family', 'lin01': 'lineage', 'mix01': 'within'}
+    parents_of = lambda row: {m.split(':')[0] for m in (row['candidate']['stem'], *row['candidate']['body'],
+                                                        row['candidate']['head'])}
+    fam = parents_of(rows['fam01'])
+    assert 'shufflenetv2_x0_5' in fam and fam & {'resnet20', 'chenyaofo_resnet20'}
+    assert parents_of(rows['lin01']) == {'resnet20', 'chenyaofo_resnet20'}
+    assert len(parents_of(rows['mix01'])) == 1
+    for row in rows.values():
+        assert row['error'] is None and math.isfinite(row['naswot']) and row['synflow'] > 0
+        assert row['naswot_s'] > 0 and row['synflow_s'] > 0 and 0 <= row['acc_finetuned'] <= 1
+    scores = {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_refined_1', 'acc_refined_2', 'params', 'naswot',
+              'synflow'}
+    for key in ('kendall_tau', 'tau_ci95', 'top5_recall', 'kendall_tau_mixtures', 'tau_ci95_mixtures',
+                'top5_recall_mixtures'):
+        assert set(report[key]) == scores, key
+    for s in scores:
+        tau, (lo, hi) = report['kendall_tau'][s], report['tau_ci95'][s]
+        if math.isfinite(tau): assert -1 <= lo <= tau + 1e-9 and tau - 1e-9 <= hi <= 1, (s, lo, tau, hi)
+        assert 0 <= report['top5_recall'][s] <= 1 and (report['top5_recall'][s] * 5) % 1 < 1e-9
+    pairs = [(row['acc_stitched'], row['acc_finetuned']) for row in rows.values()]
+    assert report['kendall_tau']['acc_stitched'] == pytest.approx(stats.kendalltau(*zip(*pairs)).statistic)
+    v = report['verdict']
+    assert v['score'] == 'acc_stitched' and set(v['baselines']) == {'params', 'naswot', 'synflow'}
+    assert v['passed'] == (v['tau'] >= 0.7 and all(v['lower'] > t for t in v['baselines'].values()))
+    assert 'verdict: tau(acc_stitched)' in r.stdout and 'top-5 recall' in r.stdout
+    row = rows['mix01']
     assert 0 < row['refine_s_1'] <= row['refine_s_2'] and 0 <= row['acc_refined_2'] <= 1
     assert report['score_s_median']['acc_refined_2'] >= report['score_s_median']['acc_stitched']
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
-    assert r2.returncode == 0 and '[1/3]' not in r2.stdout
+    assert r2.returncode == 0 and '[1/6]' not in r2.stdout
+    assert json.loads(out.read_text())['rows'] == report['rows']
+
+
+def bench(monkeypatch, name: str):
+    "The module benchmarks/`name`.py, imported as the scripts import each other."
+    monkeypatch.syspath_prepend(str(ROOT / 'benchmarks'))
+    return importlib.import_module(name)
+
+
+def test_pool_without_second_family(kb_dir, monkeypatch):
+    "A knowledge base of one lineage gives the parents and 'within' mixtures; the other groups are empty and said so."
+    fid = bench(monkeypatch, 'fidelity')
+    kb = fid.open_kb(kb_dir, SMALL[1])
+    cands, groups, notes = fid.build_pool(kb, n_family=2, n_lineage=2, n_within=3, seed=1)
+    assert [groups[c.key] for c in cands] == ['parent'] * 2 + ['within'] * 3
+    assert [c.name for c in cands[2:]] == ['mix01', 'mix02', 'mix03'] and len({c.key for c in cands}) == 5
+    assert len(notes) == 2 and 'no family mixtures' in notes[0] and 'no lineage mixtures' in notes[1]
+    recs = fid.module_records(kb)
+    sizes = [fid.kb_params(c, recs) for c in cands[2:]]
+    assert sizes == sorted(sizes)   # named in order of size
+    again = fid.build_pool(kb, n_family=2, n_lineage=2, n_within=3, seed=1)[0]
+    assert [c.key for c in again] == [c.key for c in cands]   # deterministic from the seed
+
+
+def test_tau_statistics(monkeypatch):
+    "The batched tau-b agrees with scipy (ties included); the bootstrap interval and top-k recall behave."
+    fid = bench(monkeypatch, 'fidelity')
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, size=(3, 12)).astype(float), rng.integers(0, 4, size=(3, 12)).astype(float)
+    want = [stats.kendalltau(a, b).statistic for a, b in zip(x, y)]
+    np.testing.assert_allclose(fid.tau_b(x, y), want, rtol=1e-12)
+    assert math.isnan(fid.tau_b(np.ones(4), np.arange(4.)))
+    a = rng.normal(size=20); b = a + 0.5 * rng.normal(size=20)
+    lo, hi = fid.tau_interval(a, b, draws=500, seed=0)
+    assert lo <= fid.tau_b(a, b) <= hi and hi - lo < 1
+    assert fid.tau_interval(a, b, draws=500, seed=0) == [lo, hi]   # seeded
+    names = list('abcdefg')
+    truth = np.array([7., 6, 5, 4, 3, 2, 1])
+    assert fid.top_k_recall(truth, truth, names) == 1
+    assert fid.top_k_recall(-truth, truth, names) == 3 / 5   # the bottom five hold three of the top five
+
+
+def test_naswot_by_hand(monkeypatch):
+    "NASWOT's kernel counts, per pair of inputs, the ReLU units that agree; module and functional ReLUs both count."
+    px = bench(monkeypatch, 'proxies')
+
+    class TwoRelu(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2); self.act = nn.ReLU()
+            with torch.no_grad(): self.lin.weight.copy_(torch.eye(2)); self.lin.bias.zero_()
+        def forward(self, x): return torch.cat([self.act(self.lin(x)), F.relu(x)], 1)
+
+    x = torch.tensor([[1., -1.], [2., 3.], [-1., -2.]])   # codes 10, 11, 00 at each of the two ReLU layers
+    one = np.array([[2, 1, 1], [1, 2, 0], [1, 0, 2]])     # 2 units minus the Hamming distances
+    net = TwoRelu().train()
+    K, units = px.naswot_kernel(net, x)
+    assert units == 4 and net.training
+    np.testing.assert_array_equal(K.numpy(), 2 * one)
+    assert px.naswot(net, x) == pytest.approx(math.log(np.linalg.det(2 * one)))   # log 32
+    assert px.naswot(net, x[[0, 0, 1]]) == float('-inf')   # two equal codes: a singular kernel
+
+
+def test_synflow_by_hand(monkeypatch):
+    "synflow of linear-BatchNorm-ReLU-linear equals the closed form of the same network without BatchNorm."
+    px = bench(monkeypatch, 'proxies')
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).eval()
+    with torch.no_grad():
+        bn = net[1]
+        bn.running_mean.normal_(); bn.running_var.uniform_(0.5, 2); bn.weight.normal_(); bn.bias.normal_()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    W1, b1 = net[0].weight.detach().double().abs().numpy(), net[0].bias.detach().double().abs().numpy()
+    W2, b2 = net[3].weight.detach().double().abs().numpy(), net[3].bias.detach().double().abs().numpy()
+    h = W1 @ np.ones(3) + b1              # hidden units for the all-ones input (all positive: the ReLU passes them)
+    c = W2.sum(0)                         # dR/dh
+    want = (W2 * h[None]).sum() + b2.sum() + (W1 * c[:, None]).sum() + (b1 * c).sum()
+    assert px.synflow(net, (3,)) == pytest.approx(want, rel=1e-12)
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())   # the network is left as it was
+    assert isinstance(net[1], nn.BatchNorm1d) and net[0].weight.grad is None
+
+
+def test_vs_parents(tmp_path, kb_dir):
+    "The searched-networks-against-parents benchmark end to end at a toy size, across two families; a rerun resumes."
+    out = tmp_path / 'vsp'
+    args = ['--out', out, '--models', 'resnet20,shufflenet*', '--pop-size', 4, '--n-gen', 2, '--n-calib', 64,
+            '--n-val', 64, '--top-k', 1, '--steps', 2, '--scratch-steps', 2]
+    r = run_script('vs_parents.py', *args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads((out / 'results.json').read_text())
+    kinds = [row['kind'] for row in report['rows']]
+    assert kinds.count('new') == 1 and kinds.count('scratch') == 1 and kinds.count('parent') >= 1
+    assert {row['name'] for row in report['rows'] if row['kind'] == 'parent'} <= {'resnet20', 'shufflenetv2_x0_5'}
+    for row in report['rows']:
+        assert 0 <= row['test_after'] <= 1 and row['params'] > 0 and row['latency_ms'] > 0
+    scratch, new = (next(row for row in report['rows'] if row['kind'] == k) for k in ('scratch', 'new'))
+    assert scratch['key'] == new['key'] and scratch['params'] == new['params'] and scratch['steps'] == 2
+    hv = report['test_hypervolume']
+    assert 0 < hv['parents'] <= hv['parents_and_new']  # adding points never lowers a hypervolume
+    assert len(report['versus_parents']) == 1 and report['goal'].startswith('goal:')
+    assert (out / 'vs_parents.png').exists() and '| network | kind |' in (out / 'results.md').read_text()
+    r2 = run_script('vs_parents.py', *args)  # everything is there: nothing is trained again
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert json.loads((out / 'results.json').read_text())['rows'] == report['rows']
+    bad = run_script('vs_parents.py', *args[:-2], '--scratch-steps', 3)
+    assert bad.returncode != 0 and 'other settings' in bad.stderr

@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Do searched networks beat the parents they came from? One command answers it on the honest protocol.
+
+1. a knowledge base cut from the zoo (all seven parents by default);
+2. an NSGA-II search (error and parameters) scored on the validation half of the CIFAR-10 test set, which no
+   parent was trained on;
+3. the best new networks spread along the front and every parent, fine-tuned with one budget (same steps, batch,
+   schedule and seed), each scored once on the test half;
+4. the best new network's architecture trained from random initialisation with the compute the search and its
+   fine-tuning took (wall seconds turned into training steps at the measured speed of that network): what the
+   inherited weights are worth.
+
+Prints and writes a table (params, FLOPs, latency, validation before fine-tuning, test after), a plot of test
+accuracy against parameters with the parents marked, and the test hypervolume of the parents alone and of the
+parents with the new networks (same reference point). Run it again and it continues where it stopped: the search
+resumes from its archive, fine-tuned networks and the from-scratch run are kept.
+
+On this 2-core CPU, the defaults take about two hours:   python benchmarks/vs_parents.py
+On a GPU, larger:   python benchmarks/vs_parents.py --device cuda --pop-size 40 --n-gen 25 --n-val 5000 --steps 2000
+"""
+from __future__ import annotations
+import json, platform, time
+from pathlib import Path
+
+import torch
+
+from modulenas.arch import Candidate
+from modulenas.assemble import assemble
+from modulenas.core import as_device, atomic_write_bytes, count_params, count_flops
+from modulenas.evaluate import finetune, measure_latency, resolve_config, top1_accuracy
+from modulenas.export import load_network
+from modulenas.pipeline import _setup_parts, choose_winners, finetune_main, new_front, read_run, versus_parents
+from modulenas.search import hypervolume, pareto_mask, search_main
+
+from _common import Formatter, open_kb
+
+GOAL_PARAMS = 464_154  # ResNet-32's size: the goal is a new network no larger that matches ResNet-56
+
+
+def _save(path: Path, obj) -> None:
+    "Write `obj` as indented JSON, atomically."
+    atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
+def _load(path: Path) -> dict:
+    "The JSON object in `path`, or an empty dict."
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def run_search(out: Path, args: dict):
+    "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
+    res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
+                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], random_baseline=False,
+                      protocol='test-half')
+    return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
+
+
+def add_latency(rows: list[dict], device, path: Path, repeats: int = 20) -> list[dict]:
+    "Each fine-tuned network's latency (batch 1, median ms) on its exported folder, measured once and kept in `path`."
+    known = _load(path)
+    for r in rows:
+        if r['key'] not in known and r.get('folder'):
+            known[r['key']] = measure_latency(load_network(r['folder']).to(device), repeats=repeats, device=device)
+            _save(path, known)
+        r['latency_ms'] = known.get(r['key'])
+    return rows
+
+
+def _reinitialised(candidate: Candidate, kb, device) -> torch.nn.Module:
+    "The network of `candidate` (adapters included, shapes as stitched) with every weight drawn afresh."
+    net = assemble(candidate, kb, device=device)
+    torch.manual_seed(0)
+    for m in net.modules():
+        if m is not net and hasattr(m, 'reset_parameters'): m.reset_parameters()
+    return net
+
+
+def _seconds_per_step(net, data, batch: int, lr: float, device, probe: int = 10) -> float:
+    "Measured wall seconds of one training step of `net` (a short run on a copy, after one warm-up step)."
+    import copy
+    work = copy.deepcopy(net)
+    finetune(work, data, steps=1, lr=lr, batch_size=batch, device=device, warmup=0)
+    t0 = time.perf_counter()
+    finetune(work, data, steps=probe, lr=lr, batch_size=batch, device=device, warmup=0)
+    return (time.perf_counter() - t0) / probe
+
+
+def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: float) -> dict:
+    "Train the best new network's architecture from random weights with the compute of the search and its fine-tuning."
+    path = out/'scratch.json'
+    if (old := _load(path)).get('key') == best['key'] and old.get('test_after') is not None: return old
+    run = read_run(out/'search')
+    kb, data, cfg, dev = _setup_parts(run, args['device'])
+    cand = Candidate.from_dict(best['candidate'])
+    net = _reinitialised(cand, kb, dev)
+    budget_s = search_s + ft_row['wall_s']
+    per_step = _seconds_per_step(net, data, args['batch'], args['scratch_lr'], dev)
+    steps = args['scratch_steps'] or max(args['steps'], int(budget_s / per_step))
+    t0 = time.perf_counter()
+    finetune(net, data, steps=steps, lr=args['scratch_lr'], batch_size=args['batch'], seed=args['seed'], device=dev)
+    run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
+    row = dict(name=f"{ft_row['name']} from scratch", key=best['key'], kind='scratch', params=count_params(net),
+               flops=ft_row['flops'], latency_ms=ft_row.get('latency_ms'), val_before=None,
+               val_after=top1_accuracy(net, data.val, **run_kw), test_after=top1_accuracy(net, data.test, **run_kw),
+               steps=steps, budget_s=budget_s, seconds_per_step=per_step, wall_s=time.perf_counter() - t0,
+               lr=args['scratch_lr'])
+    _save(path, row)
+    return row
+
+
+def test_hypervolumes(rows: list[dict]) -> dict:
+    "Test-split hypervolume (error, params / largest params, reference 1.1) of the parents, and of parents + new."
+    scale = max(r['params'] for r in rows)
+    F = lambda rs: [[1 - r['test_after'], r['params']] for r in rs]
+    parents, new = [r for r in rows if r['kind'] == 'parent'], [r for r in rows if r['kind'] == 'new']
+    return dict(parents=hypervolume(F(parents), [1.0, scale]), parents_and_new=hypervolume(F(parents + new), [1.0, scale]),
+                params_scale=scale, reference=1.1)
+
+
+def goal_line(rows: list[dict]) -> str:
+    "Whether a new network no larger than ResNet-32 matches ResNet-56 of either lineage after the same fine-tuning."
+    r56 = [r for r in rows if r['kind'] == 'parent' and r['name'].endswith('resnet56')]
+    small = [r for r in rows if r['kind'] == 'new' and r['params'] <= GOAL_PARAMS]
+    if not r56 or not small: return 'goal: no new network of at most 0.46 M parameters (or no ResNet-56) was fine-tuned'
+    best, bar = max(small, key=lambda r: r['test_after']), min(r['test_after'] for r in r56)
+    verdict = 'matches' if best['test_after'] >= bar else 'falls short of'
+    return (f"goal: {best['name']} ({best['params']:,} params, test {best['test_after']:.4f}) {verdict} the weaker "
+            f"ResNet-56 (test {bar:.4f})")
+
+
+def table(rows: list[dict]) -> str:
+    "The results as a markdown table, most accurate on the test split first."
+    head = ('| network | kind | params | MFLOPs | latency ms | val before | test after | steps |\n'
+            '|---|---|---:|---:|---:|---:|---:|---:|\n')
+    fmt = lambda v, f: '-' if v is None else format(v, f)
+    return head + '\n'.join(
+        f"| {r['name']} | {r['kind']} | {r['params']:,} | {r['flops'] / 1e6:.1f} | {fmt(r.get('latency_ms'), '.2f')} | "
+        f"{fmt(r.get('val_before'), '.4f')} | {r['test_after']:.4f} | {r.get('steps', '-')} |"
+        for r in sorted(rows, key=lambda r: -r['test_after'])) + '\n'
+
+
+def plot(rows: list[dict], path: Path):
+    "Test accuracy against parameters: parents starred with their front, new networks, the from-scratch network."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    style = dict(parent=dict(marker='*', s=160, c='crimson'), new=dict(marker='o', s=60, c='tab:blue'),
+                 scratch=dict(marker='x', s=70, c='gray'))
+    for kind, st in style.items():
+        rs = [r for r in rows if r['kind'] == kind]
+        if rs: ax.scatter([r['params'] for r in rs], [r['test_after'] for r in rs], label=kind, zorder=3, **st)
+        for r in rs: ax.annotate(r['name'], (r['params'], r['test_after']), fontsize=7, xytext=(4, 3), textcoords='offset points')
+    parents = [r for r in rows if r['kind'] == 'parent']
+    mask = pareto_mask([[1 - r['test_after'], r['params']] for r in parents])
+    front = sorted((r['params'], r['test_after']) for r, m in zip(parents, mask) if m)
+    if front: ax.step(*zip(*front), where='post', c='crimson', lw=1, alpha=.6, label="parents' front")
+    ax.set(xlabel='parameters', ylabel='test accuracy (test half, after equal fine-tuning)',
+           title='searched networks against their parents')
+    ax.legend(fontsize=8); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+
+
+def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=8, n_calib=1000, n_val=2000, top_k=3, steps=300,
+         lr=0.02, batch=128, scratch=True, scratch_lr=0.1, scratch_steps=0, device='cpu', seed=0) -> dict:
+    "The whole comparison in `out` (resumable); returns the report."
+    args = dict(models=models, pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, top_k=top_k, steps=steps,
+                lr=lr, batch=batch, scratch=scratch, scratch_lr=scratch_lr, scratch_steps=scratch_steps, device=device, seed=seed)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if (old := _load(out/'args.json')) and old != args:
+        raise SystemExit(f"error: {out} holds a run with other settings ({out/'args.json'}); use another --out")
+    _save(out/'args.json', args)
+    if pop_size < 7: print('note: with a population under 7 not every parent is in the first generation')
+    dev, t0 = as_device(device), time.perf_counter()
+    print(open_kb(str(out/'kb'), [m.strip() for m in models.split(',')]))
+    res, search_s = run_search(out, args)
+    ft = finetune_main(out/'search', top_k, steps, lr, batch, zoo=True, onnx=False, device=device)
+    rows = add_latency([dict(r, kind='parent' if r.get('zoo') else 'new') for r in ft], dev, out/'latency.json')
+    winners = choose_winners(new_front(read_run(out/'search')), top_k)
+    if scratch and winners:
+        best_row = next(r for r in rows if r.get('key') == winners[0]['key'])
+        rows.append(from_scratch(out, winners[0], best_row, args, search_s))
+    hv = test_hypervolumes(rows)
+    seconds = dict(search=search_s, finetune=sum(r['wall_s'] for r in rows if r['kind'] != 'scratch'),
+                   scratch=sum(r['wall_s'] for r in rows if r['kind'] == 'scratch'), this_call=time.perf_counter() - t0)
+    lines = versus_parents([dict(r, zoo=r['kind'] == 'parent') for r in rows if r['kind'] != 'scratch'])
+    report = dict(args=args, rows=rows, test_hypervolume=hv, goal=goal_line(rows), versus_parents=lines,
+                  search=dict(evaluations=len(res.archive), hv_nsga=res.hv_nsga, hv_new=res.hv_new),
+                  seconds=seconds, machine=dict(platform=platform.platform(), threads=torch.get_num_threads()))
+    _save(out/'results.json', report)
+    text = '\n'.join([table(rows), report['goal'], *[f'- {l}' for l in lines], '',
+                      f"test hypervolume (error, params / {hv['params_scale']:,}; reference {hv['reference']}): "
+                      f"parents {hv['parents']:.4f}, parents + new {hv['parents_and_new']:.4f}", '',
+                      'seconds: ' + ', '.join(f'{k} {v:.0f}' for k, v in seconds.items())
+                      + ' (search: the summed wall time of its evaluations)'])
+    atomic_write_bytes(out/'results.md', text.encode())
+    plot(rows, out/'vs_parents.png')
+    print(text); print(f"wrote {out/'results.json'}, {out/'results.md'} and {out/'vs_parents.png'}")
+    return report
+
+
+def parse_args(argv=None) -> dict:
+    "The command-line arguments as keyword arguments of `main`."
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap.add_argument('--out', default='runs/vs_parents', help='output folder (rerun to continue)')
+    ap.add_argument('--models', default='*', help='zoo models for the knowledge base: patterns, comma-separated')
+    ap.add_argument('--pop-size', type=int, default=16, help='NSGA-II population (at least 7 puts every parent in it)')
+    ap.add_argument('--n-gen', type=int, default=8, help='NSGA-II generations')
+    ap.add_argument('--n-calib', type=int, default=1000, help='calibration images (training set)')
+    ap.add_argument('--n-val', type=int, default=2000, help='validation images (validation half of the test set)')
+    ap.add_argument('--top-k', type=int, default=3, help='new networks taken from the front')
+    ap.add_argument('--steps', type=int, default=300, help='fine-tuning steps, the same for every network')
+    ap.add_argument('--lr', type=float, default=0.02, help='fine-tuning learning rate (SGD, warm-up + cosine)')
+    ap.add_argument('--batch', type=int, default=128, help='batch size')
+    ap.add_argument('--no-scratch', dest='scratch', action='store_false', help='skip the from-scratch baseline')
+    ap.add_argument('--scratch-lr', type=float, default=0.1, help='learning rate of the from-scratch training')
+    ap.add_argument('--scratch-steps', type=int, default=0,
+                    help='from-scratch training steps (0: as many as the search and fine-tuning took in seconds)')
+    ap.add_argument('--device', default='cpu', help='device')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the search, the splits and the training')
+    a = vars(ap.parse_args(argv))
+    for k in ('pop_size', 'n_gen', 'n_calib', 'n_val', 'top_k', 'steps', 'batch'):
+        if a[k] < 1: ap.error(f"--{k.replace('_', '-')} must be positive, got {a[k]}")
+    return a
+
+
+if __name__ == '__main__':
+    main(**parse_args())

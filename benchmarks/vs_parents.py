@@ -141,7 +141,7 @@ def table(rows: list[dict]) -> str:
 
 def plot(rows: list[dict], path: Path):
     "Test accuracy against parameters: parents starred with their front, new networks, the from-scratch network."
-    import matplotlib; matplotlib.use('Agg')
+    import matplotlib, matplotlib.ticker; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     style = dict(parent=dict(marker='*', s=160, c='crimson'), new=dict(marker='o', s=60, c='tab:blue'),
@@ -154,6 +154,7 @@ def plot(rows: list[dict], path: Path):
     mask = pareto_mask([[1 - r['test_after'], r['params']] for r in parents])
     front = sorted((r['params'], r['test_after']) for r, m in zip(parents, mask) if m)
     if front: ax.step(*zip(*front), where='post', c='crimson', lw=1, alpha=.6, label="parents' front")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v / 1e3:.0f}k'))
     ax.set(xlabel='parameters', ylabel='test accuracy (test half, after equal fine-tuning)',
            title='searched networks against their parents')
     ax.legend(fontsize=8); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)

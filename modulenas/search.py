@@ -80,10 +80,9 @@ def search_space(kb, parents: Sequence[str] | None = None) -> SearchSpace:
     reductions = sorted({r.out_reduction for p in parents for r in recs[p] if r.kind == 'body'})
     stages = tuple(tuple(r.id for p in parents for r in recs[p] if r.kind == 'body' and r.out_reduction == red)
                    for red in reductions)
-    depths = tuple(max(sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents)
-                   for red in reductions)
-    optional = tuple(min(sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents) == 0
-                     for red in reductions)
+    counts = [[sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents] for red in reductions]
+    depths = tuple(max(c) for c in counts)  # the deepest parent's modules per stage
+    optional = tuple(min(c) == 0 for c in counts)  # some parent has no module in the stage
     if not stems or not heads: raise ValueError(f"parents {parents} provide no stem or no head")
     return SearchSpace(stems, heads, stages, depths, parents, tuple(reductions), optional)
 

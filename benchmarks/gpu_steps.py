@@ -126,13 +126,13 @@ def search(kb: str, run_dir: str, facts: Path, budget: str, device: str) -> int:
     import torch
     from modulenas.pipeline import BUDGETS, search_cli
     b = TINY if budget == 'tiny' else {k: BUDGETS[budget][k] for k in TINY}
-    dev = torch.device(device)
+    dev, strategy = torch.device(device), 'nsga2' if budget == 'tiny' else 'nsga2,random'
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     print(f"modulenas-search {kb} --run-dir {run_dir} --device {device} " +
-          ' '.join(f"--{k.replace('_', '-')} {v}" for k, v in b.items()) + (' --no-random' if budget == 'tiny' else ''),
+          ' '.join(f"--{k.replace('_', '-')} {v}" for k, v in b.items()) + f' --strategy {strategy}',
           flush=True)
     t0 = time.perf_counter()
-    search_cli(kb, run_dir=run_dir, device=device, no_random=budget == 'tiny', **b)
+    search_cli(kb, run_dir=run_dir, device=device, strategy=strategy, **b)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     cuda = torch.cuda.max_memory_allocated(dev) / 1e9 if dev.type == 'cuda' else None
@@ -163,11 +163,11 @@ def _search_figures(out: Path, run_dir: Path, steps: dict) -> dict:
     evals = run_dir/'evaluations.jsonl'
     n = len({json.loads(l)['key'] for l in evals.read_text().splitlines() if l.strip()}) if evals.exists() else 0
     wall = facts.get('search_s') or steps.get('search', {}).get('wall_s')
-    hv = lambda k: pareto.get(k)[-1] if pareto.get(k) else None
+    hv = lambda s: pareto['hv'][s][-1][1] if pareto.get('hv', {}).get(s) else None
     return dict(finished=bool(pareto), evaluations=n, search_s=wall, candidates_per_s=n / wall if wall else None,
                 step_s=steps.get('search', {}).get('wall_s'), sizes=facts.get('sizes'),
                 peak_cuda_gb=facts.get('peak_cuda_gb'), peak_rss_gb=facts.get('peak_rss_gb'),
-                hv_nsga=hv('hv_nsga'), hv_random=hv('hv_random'), front=len(pareto.get('front', [])) or None)
+                hv_nsga=hv('nsga2'), hv_random=hv('random'), front=len(pareto.get('fronts', {}).get('nsga2', [])) or None)
 
 
 def _bench_figures(out: Path) -> dict:

@@ -30,7 +30,8 @@ from modulenas.core import as_device, atomic_write_bytes, count_params, count_fl
 from modulenas.evaluate import finetune, measure_latency, resolve_config, top1_accuracy
 from modulenas.export import load_network
 from modulenas.pipeline import _setup_parts, choose_winners, finetune_main, new_front, read_run, versus_parents
-from modulenas.search import hypervolume, pareto_mask, search_main
+from modulenas.search import hypervolume, pareto_mask
+from modulenas.pipeline import search_main
 
 from _common import Formatter, open_kb
 
@@ -50,7 +51,7 @@ def _load(path: Path) -> dict:
 def run_search(out: Path, args: dict):
     "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
     res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
-                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], random_baseline=False,
+                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], strategies='nsga2',
                       protocol='test-half')
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
 
@@ -184,7 +185,7 @@ def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=8, n_calib=1000, 
                    scratch=sum(r['wall_s'] for r in rows if r['kind'] == 'scratch'), this_call=time.perf_counter() - t0)
     lines = versus_parents([dict(r, zoo=r['kind'] == 'parent') for r in rows if r['kind'] != 'scratch'])
     report = dict(args=args, rows=rows, test_hypervolume=hv, goal=goal_line(rows), versus_parents=lines,
-                  search=dict(evaluations=len(res.archive), hv_nsga=res.hv_nsga, hv_new=res.hv_new),
+                  search=dict(evaluations=len(res.archive), hv=res.hv['nsga2'], hv_new=res.hv_new),
                   seconds=seconds, machine=dict(platform=platform.platform(), threads=torch.get_num_threads()))
     _save(out/'results.json', report)
     text = '\n'.join([table(rows), report['goal'], *[f'- {l}' for l in lines], '',

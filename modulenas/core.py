@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import dataclasses, hashlib, json, os, random, tempfile
+import dataclasses, hashlib, json, os, random, re, sys, tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['shared_dir', 'cache_dir', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
-           'atomic_write_bytes', 'Record', 'count_params', 'count_flops']
+           'atomic_write_bytes', 'Record', 'count_params', 'count_flops', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -127,3 +127,30 @@ def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     from torch.utils.flop_counter import FlopCounterMode
     with torch.no_grad(), FlopCounterMode(display=False) as counter: module(*inputs)
     return int(counter.get_total_flops())
+
+# %% ../nbs/00_core.ipynb #d5f20370
+class _Lines:
+    "A text stream for tqdm that writes each redraw of a bar as a whole line (no carriage returns, no cursor moves)."
+    def __init__(self, stream): self.stream = stream
+    def write(self, s: str) -> None:
+        for line in re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', s).replace('\r', '\n').split('\n'):
+            if line.strip(): self.stream.write(line.rstrip() + '\n')
+    def flush(self) -> None: self.stream.flush()
+
+def _interactive(stream) -> bool:
+    "True in a terminal or a Jupyter kernel, where a bar may redraw itself."
+    try:
+        from IPython import get_ipython
+        if (ip := get_ipython()) is not None and 'IPKernelApp' in ip.config: return True
+    except Exception: pass
+    return bool(getattr(stream, 'isatty', lambda: False)())
+
+def progress_bar(iterable=None, file=None, **kwargs):
+    "A tqdm bar (arguments as tqdm's); on a file or a pipe it writes whole lines, at most one every 30 seconds."
+    stream = file if file is not None else sys.stderr
+    if _interactive(stream):
+        from tqdm.auto import tqdm
+        return tqdm(iterable, file=file, **kwargs)
+    from tqdm import tqdm
+    kwargs.setdefault('mininterval', float(os.environ.get('MODULENAS_PROGRESS_SECONDS', 30)))
+    return tqdm(iterable, file=_Lines(stream), ascii=True, **kwargs)

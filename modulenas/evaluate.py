@@ -8,15 +8,14 @@ Docs: https://modulenas.github.io/modulenas/evaluate.html.md"""
 # %% ../nbs/08_evaluate.ipynb #953c9656
 from __future__ import annotations
 import contextlib, dataclasses, math, statistics, time
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 from scipy import stats as _scipy_stats
-from tqdm.auto import tqdm
 
-from .core import Record, as_device, set_seed, count_params, count_flops
+from .core import Record, as_device, set_seed, count_params, count_flops, progress_bar
 from .data import DataSplits, ImageSet
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import assemble, fit_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
@@ -395,14 +394,15 @@ class Evaluator:
         if self.results is not None and res.ok: self.results[candidate.key] = res
         return res
 
-    def evaluate_many(self, candidates: Iterable[Candidate], raise_errors: bool = False,
-                      progress: bool = True) -> list[EvalResult]:
-        "Evaluate `candidates` in order with a progress bar; failures are recorded, not raised, unless asked."
+    def evaluate_many(self, candidates: Iterable[Candidate], raise_errors: bool = False, progress: bool = True,
+                      on_result: Callable | None = None) -> list[EvalResult]:
+        "Evaluate `candidates` in order (failures recorded, not raised, unless asked); `on_result(i, result)` as each finishes."
         candidates = list(candidates)
         out, best = [], 0.0
-        bar = tqdm(candidates, desc='evaluate', unit='cand', disable=not progress, leave=False)
-        for c in bar:
+        bar = progress_bar(candidates, desc='evaluate', unit='cand', disable=not progress, leave=False)
+        for i, c in enumerate(bar):
             out.append(res := self.evaluate(c, raise_errors))
+            if on_result is not None: on_result(i, res)
             best = max(best, res.score)
             bar.set_postfix(best=f'{best:.3f}', errors=sum(not r.ok for r in out))
         return out

@@ -16,9 +16,8 @@ import torch
 from torch import nn
 import safetensors.torch
 from fastcore.basics import patch
-from tqdm.auto import tqdm
 
-from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file
+from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, progress_bar
 from .decompose import GRANULARITIES, ModuleInfo, Piece, decompose
 from .graphspec import UnsafeSpecError, graph_to_spec, spec_to_graph, spec_to_json
 from . import zoo
@@ -674,7 +673,7 @@ def add_zoo(self: KnowledgeBase, pattern: str | Sequence[str] = '*', # zoo names
     "Add the zoo models matching `pattern`; returns the records of the modules added."
     names = zoo.list_models(pattern)
     if not names: raise ValueError(f"no zoo model matches {pattern!r}; known models: {', '.join(zoo.list_models())}")
-    added, bar = [], tqdm(names, desc='knowledge base', disable=not progress, leave=False)
+    added, bar = [], progress_bar(names, desc='knowledge base', disable=not progress, leave=False)
     for name in bar:
         bar.set_postfix_str(name)
         if self.has_model(name) and not replace: continue

@@ -7,24 +7,25 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 
 # %% ../nbs/12_pipeline.ipynb #a8215b6c
 from __future__ import annotations
-import datetime, json, sys, time
+import datetime, importlib, json, sys, time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 from fastcore.script import call_parse
-from tqdm.auto import tqdm
 
-from .core import as_device, atomic_write_bytes, default_device
+from .core import as_device, atomic_write_bytes, default_device, progress_bar
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import PROTOCOLS
 from .cli import CLIError, _fail, _run_cli, build_kb_main
-from .search import Archive, SearchResult, check_objectives, pareto_mask, resume, search_main, summary_text
+from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins,
+                              pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['BUDGETS', 'read_run', 'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune',
-           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
-           'export_cli', 'run_cli']
+__all__ = ['BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main', 'resume_main', 'new_front', 'choose_winners',
+           'finetune_main', 'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report',
+           'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -37,12 +38,85 @@ def read_run(run_dir) -> dict:
     return dict(config=json.loads((d/'config.json').read_text()), pareto=json.loads((d/'pareto.json').read_text()),
                 archive=Archive(d/'evaluations.jsonl').records)
 
+# %% ../nbs/12_pipeline.ipynb #cbb9c137
+def search_setup(kb_path, data: dict, eval_config, device: str = 'cpu', plugins: Sequence[str] = ()) -> dict:
+    "Plain data saying how to rebuild the knowledge base and evaluator of a run (stored in `config.json`)."
+    return dict(setup=dict(kb=str(Path(kb_path).resolve()), data=dict(data), eval=eval_config.to_dict(), device=str(device),
+                           plugins=[str(Path(p).resolve()) if p.endswith('.py') else p for p in plugins]))
+
+def build_from_setup(setup: dict) -> tuple:
+    "The knowledge base and in-process `Evaluator` described by a `search_setup` (or made by its `factory`, 'module:function')."
+    if factory := setup.get('factory'):
+        mod, _, fn = factory.partition(':')
+        return getattr(importlib.import_module(mod), fn)(setup)
+    from modulenas.kb import KnowledgeBase
+    from modulenas.data import get_splits
+    from modulenas.evaluate import Evaluator, EvalConfig
+    load_plugins(setup.get('plugins', ()))
+    kb = KnowledgeBase(setup['kb'], create=False)
+    return kb, Evaluator(kb, get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), setup['device'])
+
+def _evaluator_for(setup: dict, workers: int = 0, ray_address: str | None = None):
+    "The knowledge base and the evaluator of `setup`: in this process, or spread over Ray workers."
+    if not workers and not ray_address: return build_from_setup(setup)
+    from modulenas.distributed import RayEvaluator
+    try: evaluator = RayEvaluator(setup, workers or None, ray_address)
+    except ImportError as e: _fail(str(e))  # Ray is not installed: say how to install it
+    except ConnectionError as e: _fail(f"cannot reach the Ray cluster at {ray_address}: {e}")
+    load_plugins(setup.get('plugins', ()))
+    from modulenas.kb import KnowledgeBase
+    return KnowledgeBase(setup['kb'], create=False), evaluator
+
+def _split(s: str | None) -> tuple:
+    "A comma-separated list as a tuple of its non-empty items."
+    return tuple(p.strip() for p in (s or '').split(',') if p.strip())
+
+def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_size: int = 20, n_gen: int = 10,
+                seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
+                n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
+                max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
+                seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half', plugins: str | None = None,
+                workers: int = 0, ray_address: str | None = None) -> SearchResult:
+    "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
+    from modulenas.evaluate import EvalConfig
+    objs, plugs = _split(objectives), _split(plugins)
+    load_plugins(plugs)
+    cfg = SearchConfig(objectives=check_objectives(objs), pop_size=pop_size, n_gen=n_gen, seed=seed,
+                       parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
+                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms)
+    for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
+    device = str(device or default_device())
+    eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
+                          latency_repeats=10 if 'latency' in objs else 0)
+    setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg,
+                         device, plugs)
+    kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
+    try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
+    finally: getattr(evaluator, 'close', lambda: None)()
+
+def resume_main(run_dir, workers: int = 0, ray_address: str | None = None, progress: bool = True) -> SearchResult:
+    "Continue the search in `run_dir`, rebuilding its knowledge base and evaluator from its `config.json`."
+    path = Path(run_dir)/'config.json'
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
+    cfg = json.loads(path.read_text())
+    if 'setup' not in cfg: raise ValueError(f"{path} has no setup (made by search(), not modulenas-search): call resume with a kb and an evaluator")
+    kb, evaluator = _evaluator_for(cfg['setup'], workers, ray_address)
+    try: return resume(run_dir, kb, evaluator, progress=progress)
+    finally: getattr(evaluator, 'close', lambda: None)()
+
 # %% ../nbs/12_pipeline.ipynb #3e96b9c4
-def new_front(run: dict) -> list[dict]:
-    "Archive records of the Pareto front of NSGA-II's feasible evaluations that are not zoo networks, by error."
-    zoo = set(run['pareto'].get('zoo', {}))
-    recs = [r for r in run['archive'].values()
-            if r.get('phase') == 'nsga' and r['key'] not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
+def _strategy_of(run: dict, strategy: str | None) -> str:
+    "`strategy`, or the run's first strategy; a `CLIError` when the run did not use it."
+    names = run['pareto'].get('strategies', [])
+    strategy = strategy or (names[0] if names else None)
+    if strategy not in names: _fail(f"the run used the strategies {', '.join(names)}, not {strategy!r}")
+    return strategy
+
+def new_front(run: dict, strategy: str | None = None) -> list[dict]:
+    "Archive records of the Pareto front of the feasible, non-parent candidates `strategy` (default: the run's first) asked for, by error."
+    zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
+    recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
+            and k not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
     if not recs: return []
     mask = pareto_mask([r['F'] for r in recs])
     return sorted([r for r, m in zip(recs, mask) if m], key=lambda r: -r['result']['score'])
@@ -82,7 +156,7 @@ def _normalised(data, net, n: int = 8):
 
 # %% ../nbs/12_pipeline.ipynb #ea311a2a
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
-                  top_k: int = 3, # winners from NSGA-II's front of new networks
+                  top_k: int = 3, # winners from the front of new networks
                   steps: int = 300, # fine-tuning steps for every network (batch `batch_size`)
                   lr: float = 0.02, # SGD learning rate (warm-up, then cosine decay)
                   batch_size: int = 128,
@@ -90,12 +164,13 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   onnx: bool = True, # also write model.onnx beside each export (needs the `onnx` extra)
                   device=None, # default: the run's device
                   progress: bool = True,
+                  strategy: str | None = None, # whose front the winners come from (default: the run's first strategy)
                  ) -> list[dict]:
     "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each."
     from modulenas.export import finetune_and_compare, load_network
     run = read_run(run_dir)
     kb, data, cfg, dev = _setup_parts(run, device)
-    winners = choose_winners(new_front(run), top_k)
+    winners = choose_winners(new_front(run, strategy), top_k)
     items = [Candidate.from_dict(r['candidate']) for r in winners]
     items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
     items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
@@ -106,7 +181,7 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
     old = json.loads(path.read_text()) if path.exists() else {}
     done = {r['key']: r for r in old.get('rows', [])} if old.get('settings') == settings else {}
     rows = []
-    for cand in tqdm(items, desc='fine-tune', unit='net', disable=not progress):
+    for cand in progress_bar(items, desc='fine-tune', unit='net', disable=not progress):
         if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
         (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
                                       seed=settings['seed'], device=dev, config=cfg, export_dir=out)
@@ -219,10 +294,15 @@ def _exports_line(folder: Path, rows: list[dict]) -> str:
     return f"exports: {folder}/NAME (network.json + weights.safetensors, load with modulenas.export.load_network){onnx}"
 
 def _new_networks_line(res: SearchResult) -> str:
-    "The hypervolume of the new networks alone, NSGA-II against random search."
-    new = lambda p: '-' if res.hv_new.get(p) is None else f"{res.hv_new[p]:.4f}"
-    return (f"new networks alone (zoo networks left out, same scales): NSGA-II {new('nsga')}, "
-            f"random search {new('random')}")
+    "The hypervolume of the new networks alone, for each strategy."
+    new = lambda s: '-' if res.hv_new.get(s) is None else f"{res.hv_new[s]:.4f}"
+    return "new networks alone (parents left out, same scales): " + ', '.join(f"{s} {new(s)}" for s in res.config.strategies)
+
+def _hypervolume_line(res: SearchResult) -> str:
+    "Each strategy's final hypervolume, at the same budget and reference point."
+    last = lambda s: f"{res.hv[s][-1][1]:.4f} after {res.hv[s][-1][0]} candidates" if res.hv.get(s) else '-'
+    return ("hypervolume (same budget, scales and reference point): "
+            + ', '.join(f"{s} {last(s)}" for s in res.config.strategies))
 
 def _protocol_line(protocol: str) -> str:
     "Where the validation images of the search came from, and why that matters."
@@ -235,15 +315,14 @@ def _protocol_line(protocol: str) -> str:
 def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, times: dict) -> str:
     "Write `out/report.md` (and report.json) describing a whole run; returns the markdown."
     search_dir = res.run_dir
-    hv = lambda h: f"{h[-1]:.4f}" if h else '-'
     lines = [f"# modulenas run {datetime.datetime.now().isoformat(timespec='seconds')}", '',
              f"budget: {json.dumps(budget)}", '',
              _protocol_line(budget.get('protocol', 'test-half')), '',
              'wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in times.items()), '',
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
-             f"hypervolume: NSGA-II {hv(res.hv_nsga)}, random search {hv(res.hv_random)} (same budget and reference point)", '',
+             _hypervolume_line(res), '',
              _new_networks_line(res), '',
-             '| NSGA-II front | ' + ' | '.join(res.config.objectives) + ' |', '|---|' + '---:|' * len(res.config.objectives)]
+             f'| {res.config.strategies[0]} front | ' + ' | '.join(res.config.objectives) + ' |', '|---|' + '---:|' * len(res.config.objectives)]
     for r in res.front:
         lines.append(f"| {res.zoo.get(r['key']) or r['key'][:12]} | " + ' | '.join(f'{v:.4g}' for v in r['F']) + ' |')
     lines += ['', f"![front]({Path(search_dir.name)/'front.png'}) ![hypervolume]({Path(search_dir.name)/'hypervolume.png'})", '',
@@ -253,8 +332,8 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
               f"![fine-tuned]({Path(search_dir.name)/'finetune'/'finetune.png'})", '']
     text = '\n'.join(lines)
     atomic_write_bytes(out/'report.md', text.encode())
-    atomic_write_bytes(out/'report.json', json.dumps(dict(budget=budget, times=times, hv_nsga=res.hv_nsga,
-                       hv_random=res.hv_random, hv_new=res.hv_new, n_evaluations=len(res.archive), finetune=rows),
+    atomic_write_bytes(out/'report.json', json.dumps(dict(budget=budget, times=times, strategies=list(res.config.strategies),
+                       hv=res.hv, hv_new=res.hv_new, n_evaluations=len(res.archive), finetune=rows),
                        indent=1).encode())
     return text
 
@@ -270,13 +349,18 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              seed: int = 0, device: str | None = None, offline: bool = False, onnx: bool = True,
              progress: bool = True,
              protocol: str = 'test-half', # where validation images come from (see `modulenas.data.get_splits`)
+             strategies: str = 'nsga2,random', # registered search strategies, at the same budget; winners from the first
+             plugins: str | None = None, # modules (or .py files) that register more strategies
+             workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
+             ray_address: str | None = None, # or on the running Ray cluster at this address
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
     if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
-    b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol)
+    b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
+           strategies=strategies)
     try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip()))
     except ValueError as e: _fail(str(e))
     from modulenas.export import onnx_available
@@ -286,7 +370,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     times['knowledge base'] = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, 'cifar10',
-                      b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol)
+                      b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
+                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address)
     times['search'] = time.perf_counter() - t1
     t1 = time.perf_counter()
     rows = finetune_main(out/'search', b['top_k'], b['finetune_steps'], onnx=onnx, device=device, progress=progress)
@@ -313,8 +398,8 @@ def search_cli(
     kb: str,  # knowledge-base folder (see modulenas-build-kb)
     run_dir: str = 'runs/search',  # where the run's files go (an existing run with the same settings continues)
     objectives: str = 'error,params',  # 2 to 4 of error, params, flops, latency, comma-separated
-    pop_size: int = 20,  # NSGA-II population size
-    n_gen: int = 10,  # NSGA-II generations
+    pop_size: int = 20,  # candidates per batch (NSGA-II's population size)
+    n_gen: int = 10,  # batches: each strategy may ask for pop_size * n_gen distinct candidates
     seed: int = 0,  # seed of the search and the data splits
     parents: str = None,  # comma-separated networks to search over (default: all in the knowledge base)
     dataset: str = 'cifar10',  # data set of the validation score
@@ -325,32 +410,38 @@ def search_cli(
     max_params: float = None,  # constraint: at most this many parameters
     max_flops: float = None,  # constraint: at most this many FLOPs
     max_latency_ms: float = None,  # constraint: at most this latency (ms)
-    no_random: bool = False,  # skip the random-search baseline
+    strategy: str = 'nsga2,random',  # registered strategies, comma-separated, run at the same budget
+    plugins: str = None,  # comma-separated modules or .py files that register more strategies
+    workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
+    ray_address: str = None,  # evaluate on the running Ray cluster at this address (see `ray start`)
     no_zoo: bool = False,  # do not seed the population with the parent networks
     protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
 ):
-    "Search the knowledge base with NSGA-II (and a random baseline at equal budget); writes a resumable run folder."
+    "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
         _check_kb(kb)
         return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
-                              n_val, refine_steps, device, max_params, max_flops, max_latency_ms, not no_random, not no_zoo,
-                              protocol=protocol)
+                              n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
+                              protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address)
     print(summary_text(_run_cli(go)))
 
 @call_parse
 def resume_cli(
     run_dir: str,  # a run folder written by modulenas-search
+    workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
+    ray_address: str = None,  # evaluate on the running Ray cluster at this address
 ):
     "Continue an interrupted search; evaluations already in its archive are not run again."
     def go():
         if not (Path(run_dir)/'config.json').exists(): _fail(f"{run_dir} is not a search run folder (no config.json)")
-        return _search_errors(resume, run_dir)
+        return _search_errors(resume_main, run_dir, workers, ray_address)
     print(summary_text(_run_cli(go)))
 
 @call_parse
 def finetune_cli(
     run_dir: str,  # a finished search run folder
-    top_k: int = 3,  # winners taken from NSGA-II's front of new networks
+    top_k: int = 3,  # winners taken from the front of new networks
+    strategy: str = None,  # whose front (default: the run's first strategy)
     steps: int = 300,  # fine-tuning steps for every network
     lr: float = 0.02,  # SGD learning rate (warm-up, then cosine decay)
     batch_size: int = 128,  # training batch size
@@ -361,7 +452,7 @@ def finetune_cli(
     "Fine-tune the winners and the zoo networks with one budget; test accuracy table and exports in RUN/finetune."
     from modulenas.export import onnx_available
     rows = _run_cli(lambda: finetune_main(run_dir, top_k, steps, lr, batch_size, not no_zoo,
-                                          not no_onnx and onnx_available(), device))
+                                          not no_onnx and onnx_available(), device, strategy=strategy))
     print(finetune_table(rows))
     print(f"results, exports and finetune.png in {Path(run_dir)/'finetune'}")
 
@@ -387,8 +478,8 @@ def run_cli(
     models: str = '*',  # zoo models for the knowledge base (a glob pattern)
     budget: str = 'small',  # small: a CPU in under 30 minutes; large: a GPU machine
     objectives: str = 'error,params',  # 2 to 4 of error, params, flops, latency
-    pop_size: int = None,  # NSGA-II population size (default: the budget's)
-    n_gen: int = None,  # NSGA-II generations (default: the budget's)
+    pop_size: int = None,  # candidates per batch (default: the budget's)
+    n_gen: int = None,  # batches per strategy (default: the budget's)
     n_calib: int = None,  # calibration images (default: the budget's)
     n_val: int = None,  # validation images (default: the budget's)
     finetune_steps: int = None,  # fine-tuning steps per network (default: the budget's)
@@ -400,11 +491,16 @@ def run_cli(
     offline: bool = False,  # never download: data and weights from $MODULENAS_SHARED
     no_onnx: bool = False,  # skip the ONNX files
     protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
+    strategy: str = 'nsga2,random',  # registered strategies, comma-separated; the winners come from the first one's front
+    plugins: str = None,  # comma-separated modules or .py files that register more strategies
+    workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
+    ray_address: str = None,  # evaluate on the running Ray cluster at this address
 ):
-    "The whole method: zoo -> knowledge base -> NSGA-II search -> fine-tuned, exported winners, with a report."
+    "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
                                         finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
-                                        protocol=protocol))
+                                        protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
+                                        ray_address=ray_address))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

@@ -1,6 +1,7 @@
-"""Multi-objective architecture search over the knowledge base with pymoo's NSGA-II: an integer encoding with
-repair, duplicate elimination, an evaluation cache, a checkpoint every generation, resume after a crash and a
-random-search baseline at equal budget.
+"""Multi-objective architecture search over the knowledge base: an integer encoding with repair, one archive that
+caches every evaluation, search strategies as plug-ins (NSGA-II and random search built in) that ask for batches
+and are told their results, a checkpoint after every batch, exact resume after a crash, and every strategy
+measured at the same budget against the same reference point.
 
 Docs: https://modulenas.github.io/modulenas/search.html.md"""
 
@@ -8,33 +9,23 @@ Docs: https://modulenas.github.io/modulenas/search.html.md"""
 
 # %% ../nbs/09_search.ipynb #86b9e1e4
 from __future__ import annotations
-import dataclasses, datetime, json, os, platform, random, time
+import dataclasses, datetime, importlib, importlib.metadata, importlib.util, json, os, platform, random, sys, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from pymoo.algorithms.moo.nsga2 import NSGA2
-from pymoo.core.duplicate import ElementwiseDuplicateElimination
-from pymoo.core.problem import ElementwiseProblem
-from pymoo.core.repair import Repair
-from pymoo.core.sampling import Sampling
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from tqdm.auto import tqdm
-
-from .core import Record, atomic_write_bytes, default_device
+from .core import Record, atomic_write_bytes, progress_bar
 from .arch import Candidate, InvalidCandidate, validate, from_parent
 
 # %% auto #0
-__all__ = ['OBJECTIVES', 'HV_REF', 'SearchSpace', 'search_space', 'decode', 'encode', 'canonical', 'fit_head', 'repair_genome',
-           'CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'objective_values', 'constraint_values',
-           'check_objectives', 'CandidateProblem', 'SearchConfig', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
-           'SearchResult', 'search', 'plot_front', 'plot_hypervolume', 'search_setup', 'build_from_setup', 'resume',
-           'search_main', 'summary_text']
+__all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
+           'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
+           'check_objectives', 'SearchConfig', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask', 'Strategy',
+           'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'search', 'plot_front',
+           'plot_hypervolume', 'resume', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -140,30 +131,6 @@ def repair_genome(genome, space: SearchSpace, kb, fallback) -> np.ndarray:
         if _is_valid(trial, space, kb): h = trial
     return h
 
-# %% ../nbs/09_search.ipynb #db7dc636
-class CandidateRepair(Repair):
-    "pymoo `Repair` turning any integer vector into the canonical genome of a valid candidate."
-    def __init__(self, space: SearchSpace, kb, fallback):
-        super().__init__(); self.space, self.kb, self.fallback = space, kb, np.asarray(fallback, dtype=int)
-    def _do(self, problem, X, **kwargs):
-        return np.array([repair_genome(x, self.space, self.kb, self.fallback) for x in X], dtype=int)
-
-class CandidateSampling(Sampling):
-    "pymoo `Sampling`: the `seeds` genomes first (e.g. the zoo networks), then uniform random repaired genomes."
-    def __init__(self, space: SearchSpace, kb, fallback, seeds=()):
-        super().__init__(); self.repair = CandidateRepair(space, kb, fallback); self.seeds = [np.asarray(s) for s in seeds]
-    def _do(self, problem, n_samples, random_state=None, **kwargs):
-        rng = random_state if random_state is not None else np.random.default_rng()
-        X = self.seeds[:n_samples] + [rng.integers(0, problem.xu + 1) for _ in range(n_samples - len(self.seeds))]
-        return self.repair._do(problem, np.array(X, dtype=int))
-
-class CandidateDuplicates(ElementwiseDuplicateElimination):
-    "pymoo duplicate elimination on the decoded candidate's key."
-    def __init__(self, space: SearchSpace): super().__init__(); self.space = space
-    def is_equal(self, a, b):
-        "True when two individuals decode to the same candidate."
-        return decode(a.X, self.space).key == decode(b.X, self.space).key
-
 # %% ../nbs/09_search.ipynb #d4b7c8e0
 OBJECTIVES = ('error', 'params', 'flops', 'latency')
 _FAILED_F = 1e30  # objective value recorded for a failed evaluation (it is infeasible anyway)
@@ -192,34 +159,40 @@ def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"choose 2 to 4 distinct objectives, got {objectives}")
     return objectives
 
-# %% ../nbs/09_search.ipynb #88086953
-class CandidateProblem(ElementwiseProblem):
-    "The pymoo problem: integer genomes of `space`, scored by `score_fn(genome) -> (F, G)`."
-    def __init__(self, space: SearchSpace, score_fn: Callable, n_obj: int, n_constr: int):
-        super().__init__(n_var=space.n_var, n_obj=n_obj, n_ieq_constr=n_constr, xl=0, xu=space.upper, vtype=int)
-        self.space, self.score_fn = space, score_fn
-    def _evaluate(self, x, out, *args, **kwargs):
-        "pymoo's hook: objectives `F` and constraints `G` of one genome."
-        out['F'], out['G'] = self.score_fn(x)
-
 # %% ../nbs/09_search.ipynb #2824cabe
 @dataclasses.dataclass(frozen=True)
 class SearchConfig(Record):
     "The settings of one search run (stored in `config.json`)."
     objectives: tuple = ('error', 'params')  # 2 to 4 of 'error', 'params', 'flops', 'latency'
-    pop_size: int = 20  # NSGA-II population size (also the random search's batch size)
-    n_gen: int = 10  # NSGA-II generations
-    seed: int = 0  # seed of the algorithm and the random baseline
+    pop_size: int = 20  # candidates per batch (NSGA-II's population size)
+    n_gen: int = 10  # batches: each strategy's budget is pop_size * n_gen distinct candidates unless `budget` is set
+    seed: int = 0  # seed of every strategy
     parents: tuple | None = None  # networks whose modules are searched over (None: all of the knowledge base)
-    seed_zoo: bool = True  # start from the parents themselves (then random candidates)
-    random_baseline: bool = True  # also run random search with the same number of evaluations
+    seed_zoo: bool = True  # every strategy starts from the parents themselves
+    strategies: tuple = ('nsga2', 'random')  # registered strategies, run one after the other at the same budget
+    budget: int | None = None  # distinct candidates each strategy may ask for (None: pop_size * n_gen)
     max_params: float | None = None  # constraint: at most this many parameters
     max_flops: float | None = None  # constraint: at most this many FLOPs
     max_latency_ms: float | None = None  # constraint: at most this latency
 
+    def __post_init__(self):
+        for k in ('pop_size', 'n_gen', 'budget'):
+            v = getattr(self, k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{k} must be a positive whole number, not {v!r}")
+        for k in ('max_params', 'max_flops', 'max_latency_ms'):
+            if (v := getattr(self, k)) is not None and not v > 0: raise ValueError(f"{k} must be positive, not {v!r}")
+        if not self.strategies or len(set(self.strategies)) != len(self.strategies):
+            raise ValueError(f"name one or more distinct strategies, not {self.strategies!r}")
+
     @property
     def limits(self) -> dict:
         return {k: v for k in ('max_params', 'max_flops', 'max_latency_ms') if (v := getattr(self, k)) is not None}
+
+    @property
+    def n_budget(self) -> int:
+        "Distinct candidates each strategy may ask for."
+        return self.budget or self.pop_size * self.n_gen
 
 # %% ../nbs/09_search.ipynb #3aacf59b
 def _versions() -> dict:
@@ -279,49 +252,135 @@ def pareto_mask(F) -> np.ndarray:
     if len(F): mask[NonDominatedSorting().do(F, only_non_dominated_front=True)] = True
     return mask
 
+# %% ../nbs/09_search.ipynb #30b09369
+class Strategy:
+    "Base of search strategies: asked for batches of genomes of `space`, told their archive records (see above)."
+    name: str = ''  # the name it is registered, chosen and reported under
+    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
+        self.space, self.kb, self.config = space, kb, config
+        self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
+        self.fallback = np.asarray(fallback if fallback is not None else self.seeds[0], dtype=int)  # a valid genome
+    def ask(self) -> list:
+        "The next batch of genomes (sequences of ints); empty when there is nothing more to try."
+        raise NotImplementedError
+    def tell(self, genomes: list, records: list[dict]) -> None:
+        "The archive records (`key`, `F`, `G`, `result`) of `genomes`, in order."
+    def state(self) -> dict:
+        "The whole state as plain JSON data."
+        return {}
+    def load(self, state: dict) -> None:
+        "Continue from a `state()`."
+    def repair(self, genome) -> np.ndarray:
+        "The canonical genome of a valid candidate nearest `genome` (see `repair_genome`)."
+        return repair_genome(genome, self.space, self.kb, self.fallback)
+    def key(self, genome) -> str:
+        "The key of the candidate `genome` stands for."
+        return decode(genome, self.space).key
+
+# %% ../nbs/09_search.ipynb #e775f159
+STRATEGIES: dict[str, type] = {}  # name -> strategy class, filled by `register_strategy`
+BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search')  # modules whose import registers the built-ins
+ENTRY_POINT_GROUP = 'modulenas.strategies'  # where installed packages declare their strategies
+
+def register_strategy(cls: type) -> type:
+    "Class decorator: make the `Strategy` subclass `cls` available under `cls.name`."
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)): raise TypeError(f"{cls!r} is not a Strategy subclass")
+    if not cls.name or not isinstance(cls.name, str): raise ValueError(f"{cls.__name__} needs a `name`")
+    old = STRATEGIES.get(cls.name)
+    if old is not None and old.__qualname__ != cls.__qualname__:  # the same class defined again (a notebook) replaces it
+        raise ValueError(f"strategy {cls.name!r} is already registered by {old.__module__}.{old.__qualname__}")
+    STRATEGIES[cls.name] = cls
+    return cls
+
+def load_plugins(plugins: Sequence[str] = ()) -> list:
+    "Import `plugins` (module names, or paths of `.py` files) so that the strategies they register become available."
+    out = []
+    for p in plugins:
+        if p.endswith('.py') or os.sep in p:
+            path = Path(p).resolve()
+            if not path.is_file(): raise FileNotFoundError(f"plugin file {p} not found")
+            name = f"modulenas_plugin_{path.stem}"
+            if name not in sys.modules:
+                spec = importlib.util.spec_from_file_location(name, path)
+                mod = importlib.util.module_from_spec(spec); sys.modules[name] = mod
+                try: spec.loader.exec_module(mod)
+                except BaseException: del sys.modules[name]; raise
+            out.append(sys.modules[name])
+        else:
+            try: out.append(importlib.import_module(p))
+            except ModuleNotFoundError as e: raise ValueError(f"plugin module {p!r} cannot be imported: {e}") from e
+    return out
+
+def strategies() -> dict:
+    "Every registered strategy by name: the built-in ones, installed packages' (entry points) and this process's."
+    for m in BUILTIN_STRATEGIES: importlib.import_module(m)
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try: obj = ep.load()
+        except Exception as e: warnings.warn(f"strategy entry point {ep.name} ({ep.value}) failed to load: {e}"); continue
+        if isinstance(obj, type) and issubclass(obj, Strategy) and obj.name not in STRATEGIES: register_strategy(obj)
+    return dict(STRATEGIES)
+
+def get_strategy(name: str) -> type:
+    "The strategy class registered as `name`, or a `ValueError` listing the registered ones."
+    found = strategies()
+    if name not in found:
+        raise ValueError(f"unknown strategy {name!r}; registered: {', '.join(sorted(found))} "
+                         "(a plugin module can register more: --plugins)")
+    return found[name]
+
 # %% ../nbs/09_search.ipynb #7140d007
 @dataclasses.dataclass
 class SearchResult:
-    "What a run produced; everything is also in `run_dir`."
+    "What a run produced, keyed by strategy name; everything is also in `run_dir`."
     run_dir: Path
     config: SearchConfig
-    front: list  # archive records of NSGA-II's Pareto front (feasible, non-dominated among its evaluations)
-    random_front: list  # the same for the random baseline
-    hv_nsga: list  # hypervolume of everything NSGA-II evaluated, after each generation
-    hv_random: list  # the same for random search, after each batch of `pop_size`
+    fronts: dict  # strategy -> archive records of its Pareto front (feasible, non-dominated among what it asked for)
+    hv: dict  # strategy -> [[distinct candidates asked for, hypervolume], ...] after every batch
+    hv_new: dict  # strategy -> final hypervolume of the new networks alone (parents left out)
+    evaluated: dict  # strategy -> keys of the candidates it asked for, in order
     n_evaluated: int  # evaluations actually run by this call (cache hits excluded)
     archive: dict  # key -> archive record, every evaluation of the run
     zoo: dict  # key -> name of the parents (zoo networks) that were evaluated
-    hv_new: dict = dataclasses.field(default_factory=dict)  # final hypervolume of the new networks alone, per search
+
+    @property
+    def front(self) -> list:
+        "The front of the run's first strategy."
+        return self.fronts[self.config.strategies[0]]
 
     def __repr__(self):
-        hv = lambda h: f"{h[-1]:.4f}" if h else '-'
-        new = lambda p: '-' if self.hv_new.get(p) is None else f"{self.hv_new[p]:.4f}"
-        return (f"SearchResult({self.run_dir}: {len(self.archive)} evaluations, front of {len(self.front)}, "
-                f"HV NSGA-II {hv(self.hv_nsga)} vs random {hv(self.hv_random)}; "
-                f"new networks alone {new('nsga')} vs {new('random')})")
+        last = lambda s: f"{self.hv[s][-1][1]:.4f}" if self.hv.get(s) else '-'
+        new = lambda s: '-' if self.hv_new.get(s) is None else f"{self.hv_new[s]:.4f}"
+        names = list(self.config.strategies)
+        return (f"SearchResult({self.run_dir}: {len(self.archive)} evaluations, front of {len(self.front)}; hypervolume "
+                + ', '.join(f"{s} {last(s)}" for s in names) + '; new networks alone '
+                + ', '.join(f"{s} {new(s)}" for s in names) + ')')
 
 # %% ../nbs/09_search.ipynb #bf56fb08
-def _random_states() -> dict:
-    "Python's and numpy's global random states as plain data."
-    v, state, pos = random.getstate()[0], random.getstate()[1], random.getstate()[2]
-    ns = np.random.get_state()
-    return dict(python=[v, list(state), pos], numpy=[ns[0], ns[1].tolist(), *ns[2:]])
+def _evaluate_batch(evaluator, candidates: list, on_result: Callable) -> None:
+    "Score `candidates` with `evaluator.evaluate_many` (one `evaluate` at a time without it), calling `on_result(i, r)` as each finishes."
+    if hasattr(evaluator, 'evaluate_many'):
+        evaluator.evaluate_many(candidates, raise_errors=False, progress=False, on_result=on_result)
+    else:
+        for i, c in enumerate(candidates): on_result(i, evaluator.evaluate(c, raise_errors=False))
 
 class _Run:
     "One search run bound to a run directory; `search` and `resume` drive it."
     def __init__(self, run_dir, kb, evaluator, config: SearchConfig, extra: dict | None = None):
         self.dir, self.kb, self.evaluator, self.cfg = Path(run_dir), kb, evaluator, config
         self.objectives = check_objectives(config.objectives)
+        self.classes = {s: get_strategy(s) for s in config.strategies}  # an unknown name fails before anything is written
         self.space = search_space(kb, config.parents)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._check_or_write_config(extra or {})
         self.archive = Archive(self.dir/'evaluations.jsonl')
         self.zoo = [from_parent(kb, p) for p in self.space.parents]
         self.fallback = encode(self.zoo[-1], self.space)
-        self.n_evaluated, self.checkpoint = 0, self._load_checkpoint()
-        self.progress, self.bar = True, None
-        self.scales, self.evals = None, dict(nsga=[], random=[])  # keys asked for by each search, in order
+        self.seeds = [encode(c, self.space) for c in self.zoo] if config.seed_zoo else []
+        self.n_evaluated = 0
+        ck = self._load_checkpoint()
+        self.scales = np.array(ck['hv_scales']) if ck.get('hv_scales') else None
+        self.progress = {s: ck.get('strategies', {}).get(s) or dict(evaluated=[], hv=[], state=None, done=False)
+                         for s in config.strategies}
 
     def _check_or_write_config(self, extra: dict) -> None:
         "Write `config.json`, or refuse to continue a run made with other settings."
@@ -335,26 +394,31 @@ class _Run:
         else: _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))
 
     def _load_checkpoint(self) -> dict:
-        "The stored checkpoint (empty for a new run): the replay is checked against it."
+        "The stored checkpoint (empty for a new run)."
         path = self.dir/'checkpoint.json'
-        return json.loads(path.read_text()) if path.exists() else {}
+        if not path.exists(): return {}
+        ck = json.loads(path.read_text())
+        if ck.get('format') != 2: raise ValueError(f"{path} was written by an older modulenas: start the run in a new folder")
+        return ck
 
-    def score(self, genome, phase: str) -> tuple[list, list]:
-        "Objectives and constraints of `genome`, from the archive when it was evaluated before."
-        cand = decode(genome, self.space)
-        self.evals[phase].append(cand.key)
-        if cand.key not in self.archive:
-            py, npst = random.getstate(), np.random.get_state()  # evaluation must not move the search's random streams
-            try: res = self.evaluator.evaluate(cand, raise_errors=False)
-            finally: random.setstate(py); np.random.set_state(npst)
+    def evaluate(self, genomes: list, strategy: str, bar=None) -> list[dict]:
+        "Archive records of `genomes` in order; only candidates missing from the archive are evaluated (and appended as each finishes)."
+        cands = [decode(g, self.space) for g in genomes]
+        todo = list({c.key: (c, g) for c, g in zip(cands, genomes) if c.key not in self.archive}.values())
+        def record(i, res):
+            c, g = todo[i]
+            self.archive.add(dict(key=c.key, genome=[int(v) for v in g], candidate=c.to_dict(), result=res.to_dict(),
+                                  F=objective_values(res, self.objectives), G=constraint_values(res, self.cfg.limits),
+                                  phase=strategy, n=len(self.archive)))
             self.n_evaluated += 1
-            self.archive.add(dict(key=cand.key, genome=[int(v) for v in genome], candidate=cand.to_dict(),
-                                  result=res.to_dict(), F=objective_values(res, self.objectives),
-                                  G=constraint_values(res, self.cfg.limits), phase=phase, n=len(self.archive)))
-        rec = self.archive[cand.key]
-        if self.bar is not None:
-            self.bar.update(1); self.bar.set_postfix(evaluated=self.n_evaluated, refresh=False)
-        return rec['F'], rec['G']
+            if bar is not None: bar.set_postfix(evaluated=self.n_evaluated, refresh=False)
+        if todo:
+            py, npst = random.getstate(), np.random.get_state()  # evaluation must not move any random stream
+            try: _evaluate_batch(self.evaluator, [c for c, _ in todo], record)
+            finally: random.setstate(py); np.random.set_state(npst)
+        missing = [c.key for c in cands if c.key not in self.archive]
+        if missing: raise RuntimeError(f"the evaluator returned no result for {len(missing)} candidate(s), e.g. {missing[0]}")
+        return [self.archive[c.key] for c in cands]
 
     def feasible_F(self, keys) -> np.ndarray:
         "Objective rows of the feasible candidates among `keys`."
@@ -365,118 +429,87 @@ class _Run:
         "Hypervolume of the feasible candidates among `keys` (the run's fixed scales and reference)."
         return hypervolume(self.feasible_F(keys), self.scales)
 
-    def save_checkpoint(self, phase: str, gen: int, pop_X, pop_F, algorithm=None) -> None:
-        "Write `checkpoint.json` after generation `gen` of `phase`, or check it against the stored one on replay."
-        ck = dict(phase=phase, gen=gen, population=[[int(v) for v in x] for x in pop_X],
-                  F=[[float(v) for v in f] for f in pop_F], hv_nsga=self.hv_hist['nsga'], hv_random=self.hv_hist['random'],
-                  hv_scales=list(map(float, self.scales)), hv_ref=HV_REF, n_archive=len(self.archive),
-                  evals=dict(nsga=len(self.evals['nsga']), random=len(self.evals['random'])),
-                  algorithm_rng=algorithm.random_state.bit_generator.state if algorithm is not None else None,
-                  random_states=_random_states())
-        entry = dict(phase=phase, gen=gen, population=ck['population'])
-        old = self.checkpoint.get('history', [])
-        if len(self.history) < len(old) and old[len(self.history)] != entry:
-            raise RuntimeError(f"resuming {self.dir}: {phase} generation {gen} differs from the checkpoint "
-                               "(the knowledge base, evaluator or library versions changed?)")
-        self.history.append(entry)
-        ck['history'] = self.history
-        _write_json(self.dir/'checkpoint.json', json.loads(json.dumps(ck)))
-
-# %% ../nbs/09_search.ipynb #810fc3fb
-def _run_nsga(run: _Run) -> np.ndarray:
-    "NSGA-II by ask/tell; returns the final population's genomes."
-    cfg, space = run.cfg, run.space
-    seeds = [encode(c, space) for c in run.zoo] if cfg.seed_zoo else []
-    problem = CandidateProblem(space, lambda x: run.score(x, 'nsga'), len(run.objectives), 1 + len(cfg.limits))
-    repair = CandidateRepair(space, run.kb, run.fallback)
-    algorithm = NSGA2(pop_size=cfg.pop_size, sampling=CandidateSampling(space, run.kb, run.fallback, seeds),
-                      crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-                      mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
-                      repair=repair, eliminate_duplicates=CandidateDuplicates(space))
-    algorithm.setup(problem, termination=('n_gen', cfg.n_gen), seed=cfg.seed, verbose=False)
-    for gen in range(1, cfg.n_gen + 1):
-        pop = algorithm.ask()
-        algorithm.evaluator.eval(problem, pop)
-        algorithm.tell(infills=pop)
-        if gen == 1: run.first_gen = list(run.evals['nsga'])
-        if run.scales is None:
-            run.scales = hv_scales(run.feasible_F(run.evals['nsga']), run.objectives)
-        run.hv_hist['nsga'].append(run.hv(run.evals['nsga']))
-        run.save_checkpoint('nsga', gen, algorithm.pop.get('X'), algorithm.pop.get('F'), algorithm)
-    return algorithm.pop.get('X')
-
-def _run_random(run: _Run) -> None:
-    "Random search: NSGA-II's first generation, then uniform random valid candidates until the same budget."
-    cfg, space = run.cfg, run.space
-    budget = len(dict.fromkeys(run.evals['nsga']))
-    rng = np.random.default_rng(cfg.seed + 1)
-    seen = {}  # keys in order (a dict: sets are ordered differently in every process)
-    def batch(genomes):
-        for g in genomes: run.score(g, 'random')
-        seen.update(dict.fromkeys(run.evals['random']))
-    batch([run.archive[k]['genome'] for k in run.first_gen])
-    gen = 1
-    run.hv_hist['random'].append(run.hv(run.evals['random']))
-    run.save_checkpoint('random', gen, [run.archive[k]['genome'] for k in seen], [])
-    tries = 0
-    while len(seen) < budget:
-        todo = []
-        while len(todo) < min(cfg.pop_size, budget - len(seen)):
-            if (tries := tries + 1) > 1000 * budget: raise ValueError("random search cannot find enough distinct candidates")
-            g = repair_genome(rng.integers(0, space.upper + 1), space, run.kb, run.fallback)
-            k = decode(g, space).key
-            if k not in seen and k not in {decode(t, space).key for t in todo}: todo.append(g)
-        batch(todo); gen += 1
-        run.hv_hist['random'].append(run.hv(run.evals['random']))
-        run.save_checkpoint('random', gen, todo, [])
+    def save_checkpoint(self) -> None:
+        "Write `checkpoint.json`: every strategy's state and progress, and the hypervolume's scales."
+        ck = dict(format=2, hv_scales=None if self.scales is None else list(map(float, self.scales)), hv_ref=HV_REF,
+                  n_archive=len(self.archive), strategies=self.progress)
+        _write_json(self.dir/'checkpoint.json', ck)
 
 # %% ../nbs/09_search.ipynb #cb3f0f7e
-def _front(run: _Run, phase: str) -> list:
-    "Archive records of the feasible non-dominated candidates `phase` evaluated."
-    recs = [run.archive[k] for k in dict.fromkeys(run.evals[phase])]
+_STALL = 50  # batches in a row that bring nothing new before a strategy is stopped
+
+def _run_strategy(run: _Run, name: str, bar) -> None:
+    "Ask strategy `name` for batches until it has asked for the budget of distinct candidates or has nothing more."
+    prog, budget = run.progress[name], run.cfg.n_budget
+    st = run.classes[name](run.space, run.kb, run.cfg, run.seeds, run.fallback)
+    if prog['state'] is not None: st.load(prog['state'])
+    seen, stalled = dict.fromkeys(prog['evaluated']), 0
+    while not prog['done']:
+        batch = [] if len(seen) >= budget else [np.asarray(g, dtype=int).reshape(-1) for g in st.ask()]
+        keep, keys = [], set()
+        for g in batch:  # in order, up to the budget of distinct candidates
+            if len(g) != run.space.n_var: raise ValueError(f"strategy {name} asked for a genome of {len(g)} genes, not {run.space.n_var}")
+            k = decode(g, run.space).key
+            if k not in seen and k not in keys:
+                if len(seen) + len(keys) >= budget: break
+                keys.add(k)
+            keep.append(g)
+        if not keep: prog['done'] = True; run.save_checkpoint(); break
+        recs = run.evaluate(keep, name, bar)
+        st.tell(keep, recs)
+        n0 = len(seen); seen.update(dict.fromkeys(r['key'] for r in recs))
+        stalled = 0 if len(seen) > n0 else stalled + 1
+        if run.scales is None: run.scales = hv_scales(run.feasible_F(seen), run.objectives)
+        prog['evaluated'], prog['state'] = list(seen), st.state()
+        prog['hv'].append([len(seen), run.hv(seen)])
+        prog['done'] = len(seen) >= budget or stalled >= _STALL
+        bar.update(len(seen) - n0)
+        run.save_checkpoint()
+
+def _front(run: _Run, keys) -> list:
+    "Archive records of the feasible non-dominated candidates among `keys`, by objectives."
+    recs = [run.archive[k] for k in dict.fromkeys(keys)]
     recs = [r for r in recs if max(r['G']) <= 0]
     mask = pareto_mask([r['F'] for r in recs]) if recs else []
     return sorted([r for r, m in zip(recs, mask) if m], key=lambda r: r['F'])
 
-def _drive(run: _Run) -> SearchResult:
-    "Run NSGA-II, then the random baseline, then write `pareto.json` and the plots."
-    run.history, run.hv_hist, run.first_gen = [], dict(nsga=[], random=[]), []
-    cfg = run.cfg
-    with tqdm(total=cfg.pop_size * cfg.n_gen, desc='NSGA-II', unit='cand', disable=not run.progress) as run.bar:
-        _run_nsga(run)
-    if cfg.random_baseline:
-        with tqdm(total=len(dict.fromkeys(run.evals['nsga'])), desc='random search', unit='cand',
-                  disable=not run.progress) as run.bar:
-            _run_random(run)
-    run.bar = None
-    front, rfront = _front(run, 'nsga'), _front(run, 'random')
-    zoo_keys = {c.key: c.name for c in run.zoo}
-    hv_new = {p: run.hv([k for k in run.evals[p] if k not in zoo_keys]) if run.evals[p] else None
-              for p in ('nsga', 'random')}
-    summary = dict(objectives=list(run.objectives), hv_ref=HV_REF, hv_scales=list(map(float, run.scales)),
-                   hv_nsga=run.hv_hist['nsga'], hv_random=run.hv_hist['random'], hv_new=hv_new,
-                   n_evaluations=len(run.archive), zoo={k: n for k, n in zoo_keys.items() if k in run.archive},
-                   front=[dict(key=r['key'], candidate=r['candidate'], F=r['F'], zoo=zoo_keys.get(r['key']),
-                               **{m: r['result'].get(m) for m in ('score', 'params', 'flops', 'latency_ms')}) for r in front],
-                   random_front=[dict(key=r['key'], candidate=r['candidate'], F=r['F']) for r in rfront])
+def _finish(run: _Run) -> SearchResult:
+    "`pareto.json`, the plots and the `SearchResult` of a finished run."
+    names, zoo_keys = list(run.cfg.strategies), {c.key: c.name for c in run.zoo}
+    evaluated = {s: run.progress[s]['evaluated'] for s in names}
+    fronts = {s: _front(run, evaluated[s]) for s in names}
+    hv = {s: run.progress[s]['hv'] for s in names}
+    hv_new = {s: run.hv([k for k in evaluated[s] if k not in zoo_keys]) if evaluated[s] else None for s in names}
+    zoo = {k: n for k, n in zoo_keys.items() if k in run.archive}
+    row = lambda r: dict(key=r['key'], candidate=r['candidate'], F=r['F'], zoo=zoo_keys.get(r['key']),
+                         **{m: r['result'].get(m) for m in ('score', 'params', 'flops', 'latency_ms')})
+    summary = dict(objectives=list(run.objectives), strategies=names, hv_ref=HV_REF,
+                   hv_scales=None if run.scales is None else list(map(float, run.scales)), hv=hv, hv_new=hv_new,
+                   n_evaluations=len(run.archive), zoo=zoo, fronts={s: [row(r) for r in fronts[s]] for s in names},
+                   evaluated=evaluated)
     _write_json(run.dir/'pareto.json', summary)
-    res = SearchResult(run.dir, run.cfg, front, rfront, run.hv_hist['nsga'], run.hv_hist['random'],
-                       run.n_evaluated, dict(run.archive.records), summary['zoo'], hv_new)
-    import matplotlib; import matplotlib.pyplot as plt
+    res = SearchResult(run.dir, run.cfg, fronts, hv, hv_new, evaluated, run.n_evaluated, dict(run.archive.records), zoo)
+    import matplotlib.pyplot as plt
     for name, fig in (('front.png', plot_front(res)), ('hypervolume.png', plot_hypervolume(res))):
         fig.savefig(run.dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)
     return res
 
 def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra: dict | None = None,
            progress: bool = True) -> SearchResult:
-    "Run (or continue) NSGA-II and the random baseline on `kb` with `evaluator` in `run_dir`."
+    "Run (or continue) every strategy of `config` on `kb` with `evaluator` in `run_dir`, one after the other."
     run = _Run(run_dir, kb, evaluator, config, extra)
-    run.progress = progress
-    return _drive(run)
+    for name in config.strategies:
+        done = len(run.progress[name]['evaluated'])
+        with progress_bar(total=config.n_budget, initial=min(done, config.n_budget), desc=name, unit='cand',
+                          disable=not progress) as bar:
+            _run_strategy(run, name, bar)
+    return _finish(run)
 
 # %% ../nbs/09_search.ipynb #249f8c0f
+_STYLES = ('o-', 'x--', 's:', '^-.', 'd-', 'v--')
+
 def plot_front(result: SearchResult, x: str | None = None, y: str | None = None):
-    "Figure: every feasible evaluation, NSGA-II's front and random search's front, zoo networks marked."
+    "Figure: every feasible evaluation, each strategy's front, the parents starred."
     import matplotlib.pyplot as plt
     objs = list(result.config.objectives)
     x, y = x or objs[1], y or objs[0]
@@ -484,68 +517,32 @@ def plot_front(result: SearchResult, x: str | None = None, y: str | None = None)
     recs = [r for r in result.archive.values() if max(r['G']) <= 0]
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.scatter([r['F'][i] for r in recs], [r['F'][j] for r in recs], s=12, c='lightgray', label='evaluated')
-    for front, style, label in ((result.random_front, 'x--', 'random front'), (result.front, 'o-', 'NSGA-II front')):
+    for k, (name, front) in enumerate(result.fronts.items()):
         pts = sorted((r['F'][i], r['F'][j]) for r in front)
-        if pts: ax.step(*zip(*pts), style, where='post', label=label, ms=5)
+        if pts: ax.step(*zip(*pts), _STYLES[k % len(_STYLES)], where='post', label=f'{name} front', ms=5)
     for r in recs:
-        if name := result.zoo.get(r['key']): ax.scatter([r['F'][i]], [r['F'][j]], marker='*', s=120, c='crimson', zorder=5); ax.annotate(name, (r['F'][i], r['F'][j]), fontsize=8)
-    ax.set_xlabel(x); ax.set_ylabel(y); ax.legend(fontsize=8); ax.set_title('candidates (zoo networks starred)')
+        if name := result.zoo.get(r['key']):
+            ax.scatter([r['F'][i]], [r['F'][j]], marker='*', s=120, c='crimson', zorder=5)
+            ax.annotate(name, (r['F'][i], r['F'][j]), fontsize=8)
+    ax.set_xlabel(x); ax.set_ylabel(y); ax.legend(fontsize=8); ax.set_title('candidates (parents starred)')
     return fig
 
 def plot_hypervolume(result: SearchResult):
-    "Figure: hypervolume after every generation, NSGA-II against random search at equal budget."
+    "Figure: each strategy's hypervolume against the number of distinct candidates it has asked for."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(range(1, len(result.hv_nsga) + 1), result.hv_nsga, 'o-', label='NSGA-II')
-    if result.hv_random: ax.plot(range(1, len(result.hv_random) + 1), result.hv_random, 'x--', label='random search')
-    from matplotlib.ticker import MaxNLocator
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel('generation (batches of pop_size evaluations)'); ax.set_ylabel('hypervolume (normalised)')
+    for k, (name, hist) in enumerate(result.hv.items()):
+        if hist: ax.plot(*zip(*hist), _STYLES[k % len(_STYLES)], label=name)
+    ax.set_xlabel('distinct candidates asked for'); ax.set_ylabel('hypervolume (normalised)')
     ax.legend(); return fig
 
 # %% ../nbs/09_search.ipynb #2b4851db
-def search_setup(kb_path, data: dict, eval_config, device: str = 'cpu') -> dict:
-    "Plain data saying how to rebuild the knowledge base and evaluator of a run (stored in `config.json`)."
-    return dict(setup=dict(kb=str(Path(kb_path).resolve()), data=dict(data), eval=eval_config.to_dict(), device=str(device)))
-
-def build_from_setup(setup: dict) -> tuple:
-    "The knowledge base and `Evaluator` described by a `search_setup`."
-    from modulenas.kb import KnowledgeBase
-    from modulenas.data import get_splits
-    from modulenas.evaluate import Evaluator, EvalConfig
-    kb = KnowledgeBase(setup['kb'], create=False)
-    return kb, Evaluator(kb, get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), setup['device'])
-
-def resume(run_dir, kb=None, evaluator=None, progress: bool = True) -> SearchResult:
+def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
     "Continue the search in `run_dir` (from its config); only evaluations missing from its archive are run."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
     cfg = json.loads(path.read_text())
-    if kb is None or evaluator is None:
-        if 'setup' not in cfg: raise ValueError(f"{path} has no setup: pass kb and evaluator to resume")
-        kb2, ev2 = build_from_setup(cfg['setup'])
-        kb, evaluator = kb or kb2, evaluator or ev2
     return search(run_dir, kb, evaluator, SearchConfig.from_dict(cfg['search']), progress=progress)
-
-# %% ../nbs/09_search.ipynb #84bcda36
-def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_size: int = 20, n_gen: int = 10,
-                seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
-                n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
-                max_flops: float | None = None, max_latency_ms: float | None = None, random_baseline: bool = True,
-                seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half') -> SearchResult:
-    "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
-    from modulenas.evaluate import EvalConfig
-    objs = tuple(o.strip() for o in objectives.split(',') if o.strip())
-    cfg = SearchConfig(objectives=check_objectives(objs), pop_size=pop_size, n_gen=n_gen, seed=seed,
-                       parents=tuple(p.strip() for p in parents.split(',')) if parents else None, seed_zoo=seed_zoo,
-                       random_baseline=random_baseline, max_params=max_params, max_flops=max_flops,
-                       max_latency_ms=max_latency_ms)
-    device = str(device or default_device())
-    eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
-                          latency_repeats=10 if 'latency' in objs else 0)
-    setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg, device)
-    kb_obj, evaluator = build_from_setup(setup['setup'])
-    return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
 
 def summary_text(res: SearchResult) -> str:
     "A few lines describing a finished run."

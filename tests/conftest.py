@@ -26,3 +26,14 @@ def cli():
         return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
     return run
+
+
+@pytest.fixture(scope='session')
+def kb(zoo_dir, cli, tmp_path_factory):
+    "A knowledge base of ResNet-20 and ResNet-32 built by modulenas-build-kb; skips without the CIFAR-10 archive."
+    if not (shared_dir() / 'data' / 'cifar10-jpg.tar.gz').exists():
+        pytest.skip('CIFAR-10 archive not found: set MODULENAS_SHARED to a folder holding data/ (see README)')
+    out = tmp_path_factory.mktemp('kb') / 'kb'
+    r = cli('modulenas-build-kb', '--out', out, '--models', 'resnet[23]?')
+    assert r.returncode == 0, r.stderr
+    return out

@@ -13,23 +13,12 @@ SEARCH = ['--pop-size', 4, '--n-gen', 3, '--seed', 0, *TINY]
 
 
 @pytest.fixture(scope='module')
-def kb(zoo_dir, cli, tmp_path_factory):
-    "A knowledge base of ResNet-20 and ResNet-32; skips without the CIFAR-10 archive."
-    if not (shared_dir() / 'data' / 'cifar10-jpg.tar.gz').exists():
-        pytest.skip('CIFAR-10 archive not found: set MODULENAS_SHARED to a folder holding data/ (see README)')
-    out = tmp_path_factory.mktemp('pipeline') / 'kb'
-    r = cli('modulenas-build-kb', '--out', out, '--models', 'resnet[23]?')
-    assert r.returncode == 0, r.stderr
-    return out
-
-
-@pytest.fixture(scope='module')
 def finished(kb, cli, tmp_path_factory):
     "A search run that went through without interruption."
     run = tmp_path_factory.mktemp('pipeline') / 'run'
     r = cli('modulenas-search', kb, '--run-dir', run, *SEARCH)
     assert r.returncode == 0, r.stderr
-    assert 'HV NSGA-II' in r.stdout
+    assert 'hypervolume nsga2' in r.stdout and 'random' in r.stdout
     return run
 
 
@@ -43,8 +32,9 @@ def test_search_writes_run_folder(finished):
     config = json.loads((finished / 'config.json').read_text())
     assert config['versions']['torch'] and config['versions']['pymoo'] and config['setup']['data']['n_val'] == 128
     pareto = json.loads((finished / 'pareto.json').read_text())
-    assert pareto['front'] and len(pareto['hv_nsga']) == 3 and pareto['hv_random']
-    assert set(pareto['hv_new']) == {'nsga', 'random'} and 0 <= pareto['hv_new']['nsga'] <= pareto['hv_nsga'][-1]
+    assert pareto['strategies'] == ['nsga2', 'random'] and pareto['fronts']['nsga2'] and pareto['fronts']['random']
+    assert [n for n, _ in pareto['hv']['nsga2']][-1] == [n for n, _ in pareto['hv']['random']][-1] == 12  # equal budget
+    assert set(pareto['hv_new']) == {'nsga2', 'random'} and 0 <= pareto['hv_new']['nsga2'] <= pareto['hv']['nsga2'][-1][1]
     evals = lines(finished / 'evaluations.jsonl')
     assert len({e['key'] for e in evals}) == len(evals) == pareto['n_evaluations']  # nothing evaluated twice
 
@@ -70,8 +60,8 @@ def test_sigkill_then_resume_reaches_the_same_front(kb, finished, tmp_path):
     assert len({e['key'] for e in after}) == len(after)
     assert {e['key']: e['F'] for e in after} == {e['key']: e['F'] for e in want}
     got, ref = (json.loads((d / 'pareto.json').read_text()) for d in (run, finished))
-    assert [f['key'] for f in got['front']] == [f['key'] for f in ref['front']]
-    assert got['hv_nsga'] == ref['hv_nsga'] and got['hv_random'] == ref['hv_random'] and got['hv_new'] == ref['hv_new']
+    assert {s: [f['key'] for f in v] for s, v in got['fronts'].items()} == {s: [f['key'] for f in v] for s, v in ref['fronts'].items()}
+    assert got['hv'] == ref['hv'] and got['hv_new'] == ref['hv_new']
 
 
 def test_finetune_and_export(finished, cli, tmp_path):
@@ -111,7 +101,7 @@ def test_run_end_to_end(zoo_dir, kb, cli, tmp_path):
             '--finetune-steps', 2, '--top-k', 1, timeout=1200)
     assert r.returncode == 0, r.stderr
     report = (out / 'report.md').read_text()
-    assert 'hypervolume: NSGA-II' in report and '| resnet20 (zoo) |' in report and 'new networks alone' in report
+    assert 'hypervolume (same budget' in report and 'nsga2' in report and '| resnet20 (zoo) |' in report and 'new networks alone' in report
     rows = json.loads((out / 'report.json').read_text())['finetune']
     for row in rows: load_network(row['folder'])
     # the same command again continues: everything is already there

@@ -6,9 +6,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def render_readme() -> str:
-    "README text: the markdown cells of nbs/index.ipynb, in order."
+    "README text: the markdown cells of nbs/index.ipynb, in order (not those exported to the package docstring)."
     nb = json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())
     cells = [''.join(c['source']).strip() for c in nb['cells'] if c['cell_type'] == 'markdown']
+    cells = [c for c in cells if not c.startswith('#|')]
     return '\n\n'.join(cells) + '\n'
 
 

@@ -38,13 +38,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modulenas.core import as_device, set_seed
-from modulenas.data import get_splits, normalize
+from modulenas.core import amp_dtype, as_device, set_seed
+from modulenas.data import accuracy, get_splits, normalize
 from modulenas.arch import Candidate, InvalidCandidate, from_parent, validate
 from modulenas.assemble import assemble, refine
 from modulenas.search import decode, encode, repair_genome, search_space
-from modulenas.evaluate import (EvalConfig, Evaluator, amp_dtype, finetune, format_table, prepare_net, stitch,
-                                top1_accuracy, zoo_candidates)
+from modulenas.evaluate import EvalConfig, Evaluator, finetune, format_table, prepare_net, stitch, zoo_candidates
 
 from _common import Formatter, open_kb
 from proxies import naswot, synflow
@@ -212,8 +211,8 @@ def refined_scores(net, ev: Evaluator, refine_steps, seed: int) -> dict:
     def at_step(step, loss):
         if step not in stops: return
         clock[0] += time.perf_counter() - clock[1]
-        acc = top1_accuracy(net, ev.data.val, net.mean, net.std, cfg.batch_size, amp_dtype(ev.device, cfg.amp),
-                            cfg.channels_last)
+        acc = accuracy(net, ev.data.val, net.mean, net.std, cfg.batch_size, dtype=amp_dtype(ev.device, cfg.amp),
+                       channels_last=cfg.channels_last)
         out[f'acc_refined_{step}'], out[f'refine_s_{step}'] = acc, clock[0]
         clock[1] = time.perf_counter()
     refine(net, ev.data.train.to(ev.device), steps=max(stops), lr=cfg.refine_lr, batch_size=cfg.refine_batch,
@@ -227,7 +226,7 @@ def finetuned_accuracy(net, ev: Evaluator, steps: int, lr: float, batch: int, op
     "Validation accuracy of the stitched `net` after training all its weights (in place); (accuracy, loss history)."
     hist = finetune(net, ev.data.train, steps=steps, lr=lr, batch_size=batch, seed=seed, device=ev.device,
                     optimizer=optimizer, warmup=warmup, clip_grad=clip_grad or None)
-    acc = top1_accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
+    acc = accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
     return acc, hist
 
 
@@ -239,7 +238,7 @@ def score_candidate(c: Candidate, group: str, ev: Evaluator, truth: TruthCache, 
     if res.ok:
         try:
             net, _ = stitched_net(c, ev, fit_head=False)
-            nohead = top1_accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
+            nohead = accuracy(net, ev.data.val, net.mean, net.std, ev.config.batch_size)
             scored = stitched_net(c, ev, fit_head=True)[0]
             proxies = proxy_scores(scored, ev, proxy_batch)
             refined = refined_scores(scored, ev, refine_steps, seed)

@@ -27,7 +27,8 @@ import torch
 from modulenas.arch import Candidate
 from modulenas.assemble import assemble
 from modulenas.core import as_device, atomic_write_bytes, count_params, count_flops
-from modulenas.evaluate import finetune, measure_latency, resolve_config, top1_accuracy
+from modulenas.data import accuracy
+from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network
 from modulenas.pipeline import _setup_parts, choose_winners, finetune_main, new_front, read_run, versus_parents
 from modulenas.search import hypervolume, pareto_mask
@@ -102,7 +103,7 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
     row = dict(name=f"{ft_row['name']} from scratch", key=best['key'], kind='scratch', params=count_params(net),
                flops=ft_row['flops'], latency_ms=ft_row.get('latency_ms'), val_before=None,
-               val_after=top1_accuracy(net, data.val, **run_kw), test_after=top1_accuracy(net, data.test, **run_kw),
+               val_after=accuracy(net, data.val, **run_kw), test_after=accuracy(net, data.test, **run_kw),
                steps=steps, budget_s=budget_s, seconds_per_step=per_step, wall_s=time.perf_counter() - t0,
                lr=args['scratch_lr'])
     _save(path, row)

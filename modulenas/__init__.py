@@ -23,7 +23,8 @@ Modules:
 - `modulenas.pipeline`: The whole method from a shell: search, resume, fine-tune and export, and `modulenas-run`, which goes from the zoo to fine-tuned, exported winners in one command.
 - `modulenas.random_search`: The baseline every other strategy has to beat: the parents, then uniform random genes repaired into valid candidates, each candidate at most once, at the same budget as the others.
 - `modulenas.search`: Multi-objective architecture search over the knowledge base: an integer encoding with repair, one archive that caches every evaluation, search strategies as plug-ins (NSGA-II and random search built in) that ask for batches and are told their results, a checkpoint after every batch, exact resume after a crash, and every strategy measured at the same budget against the same reference point.
-- `modulenas.testing`: A knowledge base with the module layout of two CIFAR ResNets and an evaluator that scores a candidate from its layout, with no weights and no data: the search's tests, and those of any new strategy, run in seconds."""
+- `modulenas.testing`: A knowledge base with the module layout of two CIFAR ResNets and an evaluator that scores a candidate from its layout, with no weights and no data: the search's tests, and those of any new strategy, run in seconds.
+- `modulenas.train`: The one training loop: refinement (adapters, BatchNorm and classifier), fine-tuning (every weight) and any later training share it, and differ only in which parameters train, the optimiser and schedule, and the loss."""
 
 __version__ = "0.0.1"
 

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .core import Record, as_device, set_seed
-from .data import normalize
+from .core import Record, as_device, autocast, module_device, set_seed
+from .data import net_normalization, normalize, normalized_batches
+from .train import train_steps
 from .arch import Candidate, Slot, plan, needs_adapter
 
 # %% auto #0
@@ -214,27 +215,10 @@ def assemble(candidate: Candidate,  # what to build
 # %% ../nbs/07_assemble.ipynb #3ff1ce48
 _BN = nn.modules.batchnorm._BatchNorm
 
-def _autocast(device: torch.device, amp) -> contextlib.AbstractContextManager:
-    "`amp` None: leave autocast as the caller set it; False: off; True: on (default dtype); a dtype: on in that dtype."
-    if amp is None: return contextlib.nullcontext()
-    if amp is False: return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype=None if amp is True else amp)
-
-def _net_device(net: nn.Module) -> torch.device:
-    "The device of the first parameter of `net` (CPU for a network without parameters)."
-    p = next(net.parameters(), None)
-    return p.device if p is not None else torch.device('cpu')
-
 def _is_channels_last(net: nn.Module) -> bool:
     "True when the 4-D weights of `net` are stored channels-last."
     ws = [p for p in net.parameters() if p.dim() == 4 and p.shape[1] * p.shape[2] * p.shape[3] > 1 and p.shape[1] > 1]
     return bool(ws) and all(w.is_contiguous(memory_format=torch.channels_last) for w in ws)
-
-def _normalized_batches(images_u8: torch.Tensor, batch_size: int, mean, std, device: torch.device,
-                        channels_last: bool = False, dtype: torch.dtype = torch.float32) -> Iterator[torch.Tensor]:
-    "Normalised float batches of `images_u8` (N, C, H, W uint8) on `device`, in order."
-    for i in range(0, len(images_u8), batch_size):
-        yield normalize(images_u8[i:i + batch_size].to(device, non_blocking=True), mean, std, dtype, channels_last)
 
 # %% ../nbs/07_assemble.ipynb #7c75c3d6
 @torch.no_grad()
@@ -248,17 +232,16 @@ def recalibrate_bn(net: nn.Module,  # network to recalibrate, in place
     "Reset and re-estimate the running statistics of every BatchNorm in `net` over `images_u8`; returns `net`."
     bns = [m for m in net.modules() if isinstance(m, _BN)]
     if not bns: return net
-    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
-    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std")
-    device = _net_device(net)
+    mean, std = net_normalization(net, mean, std)
+    device = module_device(net)
     cl = _is_channels_last(net) if channels_last is None else channels_last
     momenta = [bn.momentum for bn in bns]
     was_training = net.training
     net.eval()
     for bn in bns: bn.reset_running_stats(); bn.momentum = None; bn.train()
     try:
-        with _autocast(device, amp):
-            for x in _normalized_batches(images_u8, batch_size, mean, std, device, cl): net(x)
+        with autocast(device, amp):
+            for x, _ in normalized_batches(images_u8, batch_size, mean, std, channels_last=cl, device=device): net(x)
     finally:
         for bn, m in zip(bns, momenta): bn.momentum = m
         net.train(was_training)
@@ -318,9 +301,10 @@ class TeacherCache:
         if self.channels_last: mods = [m.to(memory_format=torch.channels_last) for m in mods]
         mean, std = parent_normalization(self.kb, parent)
         parts = collections.defaultdict(list)
-        with _autocast(self.device, self.amp):
+        with autocast(self.device, self.amp):
             for start, x in zip(range(0, len(self.images), self.batch_size),
-                                _normalized_batches(self.images, self.batch_size, mean, std, self.device, self.channels_last)):
+                                (x for x, _ in normalized_batches(self.images, self.batch_size, mean, std,
+                                                                  channels_last=self.channels_last, device=self.device))):
                 for i, m in enumerate(mods):
                     x = m(x)
                     if x.dim() == 4:
@@ -399,13 +383,13 @@ def fit_adapters(net: AssembledNet,  # assembled network; its adapters are fitte
         raise ValueError("fit_adapters needs the calibration images the teacher cache was built on")
     todo = net.adapter_slots
     if not todo: return []
-    device = _net_device(net)
+    device = module_device(net)
     cl = _is_channels_last(net) if channels_last is None else channels_last
     net.eval()
     starts = list(range(0, len(images), batch_size))
     fits = []
-    with _autocast(device, amp):
-        acts = list(_normalized_batches(images, batch_size, net.mean, net.std, device, cl))
+    with autocast(device, amp):
+        acts = [x for x, _ in normalized_batches(images, batch_size, net.mean, net.std, channels_last=cl, device=device)]
         for i, (adapter, module) in enumerate(zip(net.adapters, net.slots)):
             if i in todo:
                 fits.append(_fit_adapter(adapter, net.plan[i], acts, starts, cache, ridge))
@@ -439,16 +423,15 @@ def classifier_inputs(net: nn.Module,  # network with a final linear layer (`net
                       channels_last: bool | None = None) -> torch.Tensor:  # None: as the network's weights are stored
     "The features arriving at the classifier of `net` for each image, (N, in_features) float32, in eval mode."
     clf = _classifier(net)
-    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
-    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std")
-    device, feats = _net_device(net), []
+    mean, std = net_normalization(net, mean, std)
+    device, feats = module_device(net), []
     cl = _is_channels_last(net) if channels_last is None else channels_last
     hook = clf.register_forward_hook(lambda m, inputs, out: feats.append(inputs[0].reshape(-1, clf.in_features).float()))
     was_training = net.training
     net.eval()
     try:
-        with _autocast(device, amp):
-            for x in _normalized_batches(images_u8, batch_size, mean, std, device, cl): net(x)
+        with autocast(device, amp):
+            for x, _ in normalized_batches(images_u8, batch_size, mean, std, channels_last=cl, device=device): net(x)
     finally:
         hook.remove(); net.train(was_training)
     return torch.cat(feats)
@@ -498,20 +481,6 @@ def refinable_parameters(net: nn.Module) -> list[nn.Parameter]:
     if clf is not None: params += list(clf.parameters())
     return list({id(p): p for p in params}.values())
 
-# %% ../nbs/07_assemble.ipynb #ddf1b6f3
-def _train_dtype(device: torch.device, amp) -> torch.dtype | None:
-    "Autocast dtype for training: `amp` None means bf16 on CUDA and off elsewhere."
-    if amp is None: amp = device.type == 'cuda'
-    if amp is False: return None
-    return torch.bfloat16 if amp is True else amp
-
-def _epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    "Endless index batches: a fresh permutation of range(n) each epoch."
-    if n < 1: raise ValueError("the training set is empty")
-    while True:
-        order = torch.randperm(n, generator=generator)
-        yield from (order[i:i + batch_size] for i in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size))
-
 # %% ../nbs/07_assemble.ipynb #5b7fb4f4
 def refine(net: nn.Module,  # assembled network, trained in place
            train_set,  # training images: `.images` (N, C, H, W) uint8 and `.labels` (N,) int64
@@ -528,45 +497,15 @@ def refine(net: nn.Module,  # assembled network, trained in place
            bn_stats: str = 'batch',  # BatchNorm in training: 'batch' statistics (and running updates) or 'frozen'
           ) -> list[float]:
     "Train only adapters, BatchNorm affine parameters and the classifier of `net`; the loss of every step."
-    device = _net_device(net) if device is None else as_device(device)
-    net.to(device)
-    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
-    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std")
-    cl = _is_channels_last(net) if channels_last is None else channels_last
-    dtype = _train_dtype(device, amp)
-    trainable = refinable_parameters(net)
-    keep = {id(p) for p in trainable}
-    flags = [(p, p.requires_grad) for p in net.parameters()]
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(trainable, lr=lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    losses = torch.zeros(steps, device=device)
-    batches = _epoch_batches(len(train_set.labels), batch_size, g)
     if bn_stats not in ('batch', 'frozen'): raise ValueError(f"bn_stats must be 'batch' or 'frozen', got {bn_stats!r}")
-    def train_mode():
-        net.train()
+    device = module_device(net) if device is None else as_device(device)
+    net.to(device)
+    def mode(m: nn.Module):
+        m.train()
         if bn_stats == 'frozen':
-            for m in net.modules():
-                if isinstance(m, _BN): m.eval()
-    try:
-        for p, _ in flags: p.requires_grad_(id(p) in keep)
-        train_mode()
-        for step in range(steps):
-            idx = next(batches)
-            x = next(_normalized_batches(train_set.images[idx.to(train_set.images.device)], len(idx), mean, std, device, cl))
-            y = train_set.labels[idx.to(train_set.labels.device)].to(device)
-            if flip:
-                mask = (torch.rand(len(idx), generator=g) < 0.5).to(device)
-                x = torch.where(mask[:, None, None, None], x.flip(3), x)
-            with _autocast(device, dtype if dtype is not None else False):
-                loss = F.cross_entropy(net(x).float(), y)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
-            losses[step] = loss.detach()
-            if callback is not None:
-                callback(step + 1, loss.item())
-                train_mode()
-    finally:
-        for p, flag in flags: p.requires_grad_(flag)
-        net.eval()
-    return losses.tolist()
+            for b in m.modules():
+                if isinstance(b, _BN): b.eval()
+    trainable = refinable_parameters(net)
+    return train_steps(net, train_set, steps, trainable, torch.optim.Adam(trainable, lr=lr), batch_size=batch_size,
+                       seed=seed, device=device, amp=amp, flip=flip, mean=mean, std=std, callback=callback, mode=mode,
+                       channels_last=_is_channels_last(net) if channels_last is None else channels_last)

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import dataclasses, hashlib, json, os, random, re, sys, tempfile
+import contextlib, dataclasses, hashlib, json, os, random, re, sys, tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['shared_dir', 'cache_dir', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
-           'atomic_write_bytes', 'Record', 'count_params', 'count_flops', 'progress_bar']
+           'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast',
+           'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -121,12 +122,31 @@ def count_params(module: nn.Module) -> int:
     "Number of parameters of `module` (shared tensors counted once)."
     return sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
 
+def module_device(module: nn.Module) -> torch.device:
+    "The device of `module`'s first parameter or buffer (the CPU for a module without any)."
+    t = next(iter([*module.parameters(), *module.buffers()]), None)
+    return t.device if t is not None else torch.device('cpu')
+
 # %% ../nbs/00_core.ipynb #933ee7a5
 def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     "FLOPs of one forward pass of `module` on `inputs`, as `torch.utils.flop_counter` counts them (a multiply-add is 2)."
     from torch.utils.flop_counter import FlopCounterMode
     with torch.no_grad(), FlopCounterMode(display=False) as counter: module(*inputs)
     return int(counter.get_total_flops())
+
+# %% ../nbs/00_core.ipynb #0841c5c0
+def amp_dtype(device, amp=True) -> torch.dtype | None:
+    "The autocast dtype `amp` asks for on `device`: None when off (`None`/`False`), the device's half dtype for `True`, else `amp`."
+    if amp is None or amp is False: return None
+    if isinstance(amp, torch.dtype): return amp
+    if as_device(device).type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16
+
+def autocast(device, amp=None) -> contextlib.AbstractContextManager:
+    "Autocast on `device` as `amp` says: `None` leaves the caller's setting, `False` turns it off, `True` or a dtype on."
+    if amp is None: return contextlib.nullcontext()
+    if amp is False: return torch.autocast(as_device(device).type, enabled=False)
+    return torch.autocast(as_device(device).type, dtype=amp_dtype(device, amp))
 
 # %% ../nbs/00_core.ipynb #d5f20370
 class _Lines:

@@ -22,13 +22,13 @@ from fastcore.basics import patch
 from torch import nn
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
-from .core import as_device, atomic_write_bytes, cache_dir, sha256_file, shared_dir
+from .core import as_device, atomic_write_bytes, cache_dir, sha256_file, shared_dir, autocast, module_device
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'JPEG_ARCHIVE', 'DATASETS', 'PROTOCOLS', 'normalize', 'ImageSet', 'is_image_folder',
-           'load_image_folder', 'make_tiny_image_folder', 'find_jpeg_archive', 'is_archive', 'load_image_archive',
-           'load_cifar10_jpg', 'torchvision_present', 'load_torchvision', 'load_dataset', 'split_indices',
-           'stratified_halves', 'DataSplits', 'get_splits', 'accuracy', 'show_images']
+__all__ = ['CIFAR10_CLASSES', 'JPEG_ARCHIVE', 'DATASETS', 'PROTOCOLS', 'normalize', 'net_normalization', 'ImageSet',
+           'normalized_batches', 'is_image_folder', 'load_image_folder', 'make_tiny_image_folder', 'find_jpeg_archive',
+           'is_archive', 'load_image_archive', 'load_cifar10_jpg', 'torchvision_present', 'load_torchvision',
+           'load_dataset', 'split_indices', 'stratified_halves', 'DataSplits', 'get_splits', 'accuracy', 'show_images']
 
 # %% ../nbs/01_data.ipynb #dd0da3f1
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -61,6 +61,13 @@ def normalize(images_u8: torch.Tensor, # uint8 images (..., C, H, W), any device
     if images_u8.dtype != torch.uint8: raise ValueError(f"normalize expects uint8 images, got {images_u8.dtype}")
     if images_u8.dim() < 3: raise ValueError(f"normalize expects (..., C, H, W) images, got shape {tuple(images_u8.shape)}")
     return _affine(images_u8, *_scale_shift(mean, std, images_u8.shape[-3], images_u8.device, dtype), dtype, channels_last)
+
+# %% ../nbs/01_data.ipynb #79429448
+def net_normalization(net, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> tuple[tuple, tuple]:
+    "The input normalisation to feed `net`: `mean`/`std` when given, else the network's own `.mean`/`.std`."
+    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
+    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std attributes")
+    return tuple(mean), tuple(std)
 
 # %% ../nbs/01_data.ipynb #562abc21
 def _class_summary(classes: Sequence[str], shown: int = 5) -> str:
@@ -116,6 +123,26 @@ def subset(self: ImageSet, idx: torch.Tensor | Sequence[int] | slice) -> ImageSe
     return replace(self, images=self.images[idx], labels=self.labels[idx])
 
 # %% ../nbs/01_data.ipynb #f15a9634
+def normalized_batches(images_u8: torch.Tensor, # uint8 images (N, C, H, W), any device
+                       batch_size: int, # images per batch (the last batch may be smaller)
+                       mean: Sequence[float], # per-channel mean (0-1 scale) the network expects
+                       std: Sequence[float], # per-channel std (0-1 scale) the network expects
+                       dtype: torch.dtype = torch.float32, # dtype of the normalised images
+                       channels_last: bool = False, # channels-last memory format
+                       device: str | torch.device | None = None, # where the batches go; default the images' device
+                       order: torch.Tensor | None = None, # the order to take the images in; default the stored one
+                       drop_last: bool = False, # leave out a last, smaller batch
+                      ) -> Iterator[tuple[torch.Tensor, slice | torch.Tensor]]:
+    "Yield `(normalised batch, index)` pairs: each batch of `images_u8` moved to `device`, normalised there; the index it took."
+    if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = images_u8.device if device is None else as_device(device)
+    n = len(images_u8)
+    scale, shift = _scale_shift(mean, std, images_u8.shape[1], device, dtype)
+    for start in range(0, n, batch_size):
+        if drop_last and start + batch_size > n: break
+        idx = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+        yield _affine(images_u8[idx].to(device, non_blocking=True), scale, shift, dtype, channels_last), idx
+
 @patch
 def batches(self: ImageSet,
             batch_size: int, # images per batch (the last batch may be smaller)
@@ -128,16 +155,12 @@ def batches(self: ImageSet,
             drop_last: bool = False, # leave out a last, smaller batch
            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     "Yield `(normalised images, labels)` batches on the set's device."
-    if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    n, order = len(self), None
-    scale, shift = _scale_shift(mean, std, self.images.shape[1], self.device, dtype)
+    order = None
     if shuffle:
-        order = torch.randperm(n, generator=generator, device=generator.device if generator is not None else 'cpu')
+        order = torch.randperm(len(self), generator=generator, device=generator.device if generator is not None else 'cpu')
         order = order.to(self.device)
-    for start in range(0, n, batch_size):
-        if drop_last and start + batch_size > n: break
-        idx = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
-        yield _affine(self.images[idx], scale, shift, dtype, channels_last), self.labels[idx]
+    for x, idx in normalized_batches(self.images, batch_size, mean, std, dtype, channels_last, order=order, drop_last=drop_last):
+        yield x, self.labels[idx]
 
 # %% ../nbs/01_data.ipynb #b3c9e139
 def _decode_rgb(files: Sequence[str | Path | bytes], # image files, or their contents
@@ -425,11 +448,6 @@ def get_splits(name: str = 'cifar10', # dataset name (see `load_dataset`)
     return splits.to(device)
 
 # %% ../nbs/01_data.ipynb #8316410e
-def _module_device(model: nn.Module) -> torch.device:
-    "The device of `model`'s first parameter or buffer (the CPU for a model without any)."
-    t = next(iter([*model.parameters(), *model.buffers()]), None)
-    return t.device if t is not None else torch.device('cpu')
-
 @torch.no_grad()
 def accuracy(model: nn.Module, # a classifier returning logits (N, classes)
              imageset: ImageSet, # images and labels to score
@@ -437,18 +455,23 @@ def accuracy(model: nn.Module, # a classifier returning logits (N, classes)
              std: Sequence[float], # per-channel input std (0-1 scale) the model expects
              batch_size: int = 500, # images per forward pass
              device: str | torch.device | None = None, # where to run; default the model's device (the model is moved there)
-             amp_dtype: torch.dtype | None = None, # autocast to this dtype (e.g. torch.bfloat16); None: no autocast
+             dtype: torch.dtype | None = None, # autocast (and normalise) in this dtype (e.g. torch.bfloat16); None: float32
              channels_last: bool = False, # feed channels-last batches
+             check_finite: bool = True, # raise `FloatingPointError` on a NaN or infinite logit
             ) -> float:
-    "Top-1 accuracy of `model` on `imageset`, in eval mode (its mode is restored afterwards)."
-    device = _module_device(model) if device is None else as_device(device)
+    "Top-1 accuracy of `model` on `imageset`, in eval mode (its mode is restored afterwards), counted on the device."
+    device = module_device(model) if device is None else as_device(device)
     was_training = model.training
     model.to(device).eval()
     try:
-        data, correct = imageset.to(device), torch.zeros((), dtype=torch.int64, device=device)
-        for x, y in data.batches(batch_size, mean, std, channels_last=channels_last):
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None): logits = model(x)
+        data = imageset.to(device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        finite = torch.ones((), dtype=torch.bool, device=device)
+        for x, y in data.batches(batch_size, mean, std, dtype=dtype or torch.float32, channels_last=channels_last):
+            with autocast(device, dtype): logits = model(x)
             correct += (logits.argmax(1) == y).sum()
+            if check_finite: finite &= torch.isfinite(logits).all()
+        if not finite.item(): raise FloatingPointError("non-finite logits (NaN or inf) during validation")
     finally: model.train(was_training)
     return correct.item() / max(len(imageset), 1)
 

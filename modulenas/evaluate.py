@@ -15,16 +15,17 @@ from torch import nn
 import torch.nn.functional as F
 from scipy import stats as _scipy_stats
 
-from .core import Record, as_device, set_seed, count_params, count_flops, progress_bar
-from .data import DataSplits, ImageSet
+from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar,
+                            set_seed)
+from .data import DataSplits, ImageSet, accuracy, net_normalization
+from .train import train_steps, warmup_cosine
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import assemble, fit_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
 
 # %% auto #0
-__all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'amp_dtype', 'autocast', 'prepare_net', 'top1_accuracy',
-           'measure_latency', 'warmup_cosine', 'finetune', 'kendall_tau', 'EvalResult', 'result_rows', 'format_table',
-           'plot_results', 'make_teacher_cache', 'stitch', 'evaluate', 'Evaluator', 'zoo_candidates',
-           'sample_candidates']
+__all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
+           'EvalResult', 'result_rows', 'format_table', 'plot_results', 'make_teacher_cache', 'stitch', 'evaluate',
+           'Evaluator', 'zoo_candidates', 'sample_candidates']
 
 # %% ../nbs/08_evaluate.ipynb #61027d70
 @dataclasses.dataclass(frozen=True)
@@ -61,40 +62,11 @@ def resolve_config(config: EvalConfig, device) -> EvalConfig:
         amp=cuda if config.amp is None else config.amp,
         channels_last=cuda if config.channels_last is None else config.channels_last)
 
-# %% ../nbs/08_evaluate.ipynb #77c3cef3
-def amp_dtype(device, amp: bool = True) -> torch.dtype | None:
-    "The autocast dtype for `device`: bf16 where supported, else fp16 on CUDA; `None` when `amp` is off."
-    device = as_device(device)
-    if not amp: return None
-    if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16
-
-def autocast(device, dtype: torch.dtype | None):
-    "An autocast context for `device` in `dtype`, or a no-op context when `dtype` is None."
-    if dtype is None: return contextlib.nullcontext()
-    return torch.autocast(as_device(device).type, dtype=dtype)
-
 # %% ../nbs/08_evaluate.ipynb #cda89081
 def prepare_net(net: nn.Module, device, channels_last: bool = False) -> nn.Module:
     "Move `net` to `device` (in place), in channels-last memory format when asked."
     net.to(as_device(device))
     return net.to(memory_format=torch.channels_last) if channels_last else net
-
-# %% ../nbs/08_evaluate.ipynb #b1e369dc
-@torch.no_grad()
-def top1_accuracy(net: nn.Module, images: ImageSet, mean: Sequence[float], std: Sequence[float],
-                  batch_size: int = 250, dtype: torch.dtype | None = None, channels_last: bool = False) -> float:
-    "Top-1 accuracy of `net` (eval mode) on `images`, batches normalised on the images' device, autocast to `dtype`."
-    net.eval()
-    dev = images.images.device
-    correct = torch.zeros((), dtype=torch.int64, device=dev)
-    finite = torch.ones((), dtype=torch.bool, device=dev)
-    for x, y in images.batches(batch_size, mean, std, dtype=dtype or torch.float32, channels_last=channels_last):
-        with autocast(dev, dtype): logits = net(x)
-        correct += (logits.argmax(1) == y).sum()
-        finite &= torch.isfinite(logits).all()
-    if not finite.item(): raise FloatingPointError("non-finite logits (NaN or inf) during validation")
-    return correct.item() / max(len(images), 1)
 
 # %% ../nbs/08_evaluate.ipynb #7fc5f47c
 @torch.inference_mode()
@@ -120,27 +92,7 @@ def _as_train_set(data) -> ImageSet:
     "The training `ImageSet` of `data` (a `DataSplits` or an `ImageSet`)."
     return data.train if isinstance(data, DataSplits) else data
 
-def _net_norm(net: nn.Module, mean, std) -> tuple:
-    "Normalisation to feed `net`: the given `mean`/`std`, else the network's own `.mean`/`.std`."
-    mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
-    if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std attributes")
-    return tuple(mean), tuple(std)
 
-def _endless_batches(images: ImageSet, batch_size, mean, std, channels_last, generator):
-    "Shuffled training batches, epoch after epoch."
-    while True:
-        yield from images.batches(batch_size, mean, std, channels_last=channels_last, shuffle=True, generator=generator,
-                                  drop_last=len(images) > batch_size)
-
-# %% ../nbs/08_evaluate.ipynb #ed72d5ae
-def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: float = 0.1) -> torch.optim.lr_scheduler.LRScheduler:
-    "Linear warm-up over the first `warmup` fraction of `steps`, then cosine decay to zero."
-    lrs = torch.optim.lr_scheduler
-    n_warm = int(round(warmup * steps))
-    cosine = lrs.CosineAnnealingLR(opt, T_max=max(steps - n_warm, 1))
-    if n_warm == 0: return cosine
-    return lrs.SequentialLR(opt, [lrs.LinearLR(opt, start_factor=1 / (n_warm + 1), total_iters=n_warm), cosine],
-                            milestones=[n_warm])
 
 # %% ../nbs/08_evaluate.ipynb #e3a2d7a7
 def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_size: int = 128, seed: int = 0,
@@ -152,37 +104,16 @@ def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_siz
     if optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     device = as_device(device)
     cuda = device.type == 'cuda'
-    dtype = amp_dtype(device, cuda if amp is None else amp)
     channels_last = cuda if channels_last is None else channels_last
-    mean, std = _net_norm(net, mean, std)
-    images = _as_train_set(data).to(device)
-    g = set_seed(seed)
-    prepare_net(net, device, channels_last).train()
+    mean, std = net_normalization(net, mean, std)
+    set_seed(seed)
+    prepare_net(net, device, channels_last)
     params = list(net.parameters())
-    for p in params: p.requires_grad_(True)
     opt = (torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
            if optimizer == 'sgd' else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
-    sched = warmup_cosine(opt, steps, warmup)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    losses = torch.zeros(steps, device=device)
-    batches = _endless_batches(images, batch_size, mean, std, channels_last, g)
-    for step in range(steps):
-        x, y = next(batches)
-        if flip:
-            mask = (torch.rand(len(x), generator=g) < 0.5).to(device)
-            x = torch.where(mask[:, None, None, None], x.flip(3), x)
-        with autocast(device, dtype): loss = F.cross_entropy(net(x), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if clip_grad:
-            scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, clip_grad)
-        scaler.step(opt); scaler.update(); sched.step()
-        losses[step] = loss.detach()
-        if (step + 1) % 50 == 0 or step == steps - 1:
-            if not torch.isfinite(losses[:step + 1]).all():
-                raise FloatingPointError(f"non-finite training loss by step {step + 1} of fine-tuning")
-    net.eval()
-    return losses.tolist()
+    return train_steps(net, _as_train_set(data), steps, params, opt, warmup_cosine(opt, steps, warmup), batch_size=batch_size,
+                       seed=seed, device=device, amp=cuda if amp is None else amp, channels_last=channels_last, flip=flip,
+                       mean=mean, std=std, clip_grad=clip_grad)
 
 # %% ../nbs/08_evaluate.ipynb #2bf36f9f
 def kendall_tau(x: Iterable[float | None], y: Iterable[float | None]) -> float:
@@ -339,17 +270,17 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
             net = prepare_net(assemble(candidate, kb, device=device, pool=pool), device, cfg.channels_last)
         run = dict(mean=net.mean, std=net.std, batch_size=cfg.batch_size, dtype=dtype, channels_last=cfg.channels_last)
         if cfg.raw:
-            with _timed(stage_s, 'raw', device): acc['raw'] = top1_accuracy(net, val, **run)
+            with _timed(stage_s, 'raw', device): acc['raw'] = accuracy(net, val, **run)
         fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
         if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None:
-            with _timed(stage_s, 'stitched', device): acc['stitched'] = top1_accuracy(net, val, **run)
+            with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network
         if cfg.refine_steps:
             with _timed(stage_s, 'refine', device):
                 refine(net, data.train.to(device), steps=cfg.refine_steps, lr=cfg.refine_lr, batch_size=cfg.refine_batch,
                        seed=cfg.seed, device=device, amp=dtype or False, channels_last=cfg.channels_last,
                        bn_stats=cfg.refine_bn)
-            with _timed(stage_s, 'refined', device): acc['refined'] = top1_accuracy(net, val, **run)
+            with _timed(stage_s, 'refined', device): acc['refined'] = accuracy(net, val, **run)
         in_shape = tuple(kb.get(candidate.stem).in_shape)
         with _timed(stage_s, 'cost', device):
             cost['params'] = count_params(net)

@@ -21,7 +21,8 @@ from .data import DataSplits, ImageSet, normalize
 from .graphspec import graph_to_spec, spec_to_graph
 from .arch import Candidate, from_parent
 from .assemble import Adapter, AssembledNet, assemble
-from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch, top1_accuracy
+from .data import accuracy
+from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch
 
 # %% auto #0
 __all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'NetworkFormatError', 'ExportedNet', 'library_versions', 'export_network',
@@ -287,9 +288,9 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         net = _prepared(item, kb, data, cfg, device, cache)
         run = dict(mean=net.mean, std=net.std, batch_size=cfg.batch_size)
         row = dict(name=name, params=count_params(net), flops=count_flops(net.eval(), torch.zeros(1, *data.train.image_shape, device=device)),
-                   val_before=top1_accuracy(net, val, **run))
+                   val_before=accuracy(net, val, **run))
         losses = finetune(net, data, steps=steps, lr=lr, batch_size=batch_size, seed=seed, device=device)
-        row.update(val_after=top1_accuracy(net, val, **run), test_after=top1_accuracy(net, test, **run),
+        row.update(val_after=accuracy(net, val, **run), test_after=accuracy(net, test, **run),
                    final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=steps, wall_s=time.perf_counter() - t0)
         if export_dir is not None: export_network(net, Path(export_dir)/name, metrics=row, classes=data.classes, overwrite=True)
         rows.append(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses, html, json, random
 from typing import Any, Iterable
 
-from .core import Record, sha256_bytes
+from .core import Record, render_table, sha256_bytes
 
 # %% auto #0
 __all__ = ['Candidate', 'InvalidCandidate', 'needs_adapter', 'Slot', 'plan', 'validate', 'from_parent', 'CandidateTable',
@@ -148,18 +148,8 @@ class CandidateTable(list):
     def __init__(self, rows: Iterable[dict], title: str = ''):
         super().__init__(rows); self.title = title
 
-    def __repr__(self) -> str:
-        lines = [self.title] if self.title else []
-        rows = [[str(c) for c in self.columns]] + [[str(r[c]) for c in self.columns] for r in self]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(self.columns))]
-        return '\n'.join(lines + ['  '.join(v.ljust(w) for v, w in zip(row, widths)) for row in rows])
-
-    def _repr_html_(self) -> str:
-        esc = lambda v: html.escape(str(v))
-        head = ''.join(f'<th>{esc(c)}</th>' for c in self.columns)
-        body = ''.join('<tr>' + ''.join(f'<td>{esc(r[c])}</td>' for c in self.columns) + '</tr>' for r in self)
-        cap = f'<caption>{esc(self.title)}</caption>' if self.title else ''
-        return f'<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    def __repr__(self) -> str: return render_table(self, self.columns, title=self.title)
+    def _repr_html_(self) -> str: return render_table(self, self.columns, style='html', title=self.title)
 
 # %% ../nbs/06_arch.ipynb #c68ca7d7
 def _adapter_text(s: Slot) -> str:

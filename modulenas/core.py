@@ -6,9 +6,9 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, json, os, random, re, sys, tempfile
+import contextlib, dataclasses, hashlib, html, json, os, random, re, sys, tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['shared_dir', 'cache_dir', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
            'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast',
-           'progress_bar']
+           'render_table', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -147,6 +147,40 @@ def autocast(device, amp=None) -> contextlib.AbstractContextManager:
     if amp is None: return contextlib.nullcontext()
     if amp is False: return torch.autocast(as_device(device).type, enabled=False)
     return torch.autocast(as_device(device).type, dtype=amp_dtype(device, amp))
+
+# %% ../nbs/00_core.ipynb #b6cc9faf
+def _numeric(rows: Sequence[dict], col) -> bool:
+    "True when every value of column `col` that is there is a number."
+    vals = [r.get(col) for r in rows if r.get(col) is not None]
+    return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
+
+def render_table(rows: Sequence[dict], # one dict per row
+                 columns: Sequence | None = None, # the keys to show, in order (default: the first row's)
+                 fmt: Callable = str, # value -> cell text
+                 style: str = 'text', # 'text', 'html' or 'markdown'
+                 title: str = '', # a line above the table (an HTML caption)
+                 empty: str = '(no rows)', # what an empty table says
+                 align: Sequence[str] | None = None, # 'l' or 'r' per column (default: numbers right)
+                ) -> str:
+    "`rows` as aligned text, an HTML table or a markdown table."
+    if style not in ('text', 'html', 'markdown'): raise ValueError(f"style must be 'text', 'html' or 'markdown', not {style!r}")
+    columns = list(columns if columns is not None else (rows[0] if rows else []))
+    if not rows: return f'<p>{html.escape(empty)}</p>' if style == 'html' else empty
+    align = list(align or ['r' if _numeric(rows, c) else 'l' for c in columns])
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    if style == 'html':
+        e = html.escape
+        cap = f'<caption>{e(title)}</caption>' if title else ''
+        head = ''.join(f'<th>{e(str(c))}</th>' for c in columns)
+        body = ''.join('<tr>' + ''.join(f'<td>{e(v)}</td>' for v in row) + '</tr>' for row in cells)
+        return f'<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    if style == 'markdown':
+        lines = ['| ' + ' | '.join(map(str, columns)) + ' |', '|' + ''.join('---:|' if a == 'r' else '---|' for a in align)]
+        return '\n'.join(([title, ''] if title else []) + lines + ['| ' + ' | '.join(row) + ' |' for row in cells])
+    table = [[str(c) for c in columns]] + cells
+    widths = [max(len(row[j]) for row in table) for j in range(len(columns))]
+    lines = ['  '.join(v.rjust(w) if a == 'r' else v.ljust(w) for v, w, a in zip(row, widths, align)).rstrip() for row in table]
+    return '\n'.join(([title] if title else []) + lines)
 
 # %% ../nbs/00_core.ipynb #d5f20370
 class _Lines:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .core import Record, count_flops, count_params
+from .core import Record, count_flops, count_params, render_table
 
 # %% auto #0
 __all__ = ['GRANULARITIES', 'DecompositionError', 'trace', 'legal_cuts', 'split_at', 'ModuleInfo', 'Piece', 'Pieces', 'decompose',
@@ -378,19 +378,11 @@ def _cell(v) -> str: return f"{v:,}" if isinstance(v, int) else str(v)
 
 def _text_table(rows: list[dict]) -> str:
     "`rows` as aligned plain text."
-    if not rows: return '(no modules)'
-    cols = list(rows[0])
-    cells = [cols] + [[_cell(r[c]) for c in cols] for r in rows]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
-    return '\n'.join('  '.join(v.rjust(w) if isinstance(rows[0][cols[j]], int) else v.ljust(w)
-                               for j, (v, w) in enumerate(zip(row, widths))).rstrip() for row in cells)
+    return render_table(rows, fmt=_cell, empty='(no modules)')
 
 def _html_table(rows: list[dict]) -> str:
     "`rows` as an HTML table."
-    if not rows: return '<p>(no modules)</p>'
-    head = ''.join(f'<th>{html.escape(c)}</th>' for c in rows[0])
-    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_cell(v))}</td>' for v in r.values()) + '</tr>' for r in rows)
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return render_table(rows, fmt=_cell, style='html', empty='(no modules)')
 
 # %% ../nbs/04_decompose.ipynb #9aa4d1a6
 def plot_pieces(pieces: Sequence[Piece], ax=None):

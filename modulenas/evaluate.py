@@ -15,7 +15,7 @@ from torch import nn
 import torch.nn.functional as F
 from scipy import stats as _scipy_stats
 
-from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar,
+from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,
                             set_seed)
 from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import train_steps, warmup_cosine
@@ -170,12 +170,8 @@ def _cell(v) -> str:
     return str(v)
 
 def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    "A fixed-width text table of `rows` (dicts)."
-    if not rows: return '(no rows)'
-    columns = list(columns or rows[0].keys())
-    cells = [columns] + [[_cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return '\n'.join('  '.join(v.rjust(w) for v, w in zip(row, widths)) for row in cells)
+    "A fixed-width text table of `rows` (dicts), numbers formatted for reading."
+    return render_table(rows, columns, fmt=_cell)
 
 # %% ../nbs/08_evaluate.ipynb #b421f0eb
 def plot_results(results: Sequence[EvalResult], x: str = 'flops', y: str = 'score', ax=None, label: bool = True):

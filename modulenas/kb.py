@@ -17,7 +17,7 @@ from torch import nn
 import safetensors.torch
 from fastcore.basics import patch
 
-from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, progress_bar
+from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, progress_bar, render_table
 from .decompose import GRANULARITIES, ModuleInfo, Piece, decompose
 from .graphspec import UnsafeSpecError, graph_to_spec, spec_to_graph, spec_to_json
 from . import zoo
@@ -618,10 +618,7 @@ def __repr__(self: KnowledgeBase) -> str:
     "The headline and the per-network table as text."
     rows = self.table()
     if not rows: return self._headline()
-    cols = list(rows[0])
-    width = {c: max(len(c), *(len(_cell(r[c])) for r in rows)) for c in cols}
-    lines = ['  '.join(c.ljust(width[c]) for c in cols)] + ['  '.join(_cell(r[c]).ljust(width[c]) for c in cols) for r in rows]
-    return '\n'.join([self._headline(), *lines])
+    return render_table(rows, fmt=_cell, title=self._headline())
 
 @patch
 def _repr_html_(self: KnowledgeBase) -> str:
@@ -629,11 +626,8 @@ def _repr_html_(self: KnowledgeBase) -> str:
     rows, e = self.table(), html.escape
     head = f"<p><b>{e(self._headline())}</b></p>"
     if not rows: return head
-    cols = list(rows[0])
-    th = ''.join(f"<th>{e(c)}</th>" for c in cols)
-    trs = ''.join('<tr>' + ''.join(f"<td>{e(_cell(r[c]))}</td>" for c in cols) + '</tr>' for r in rows)
     note = "<p><small>columns 1/r: modules whose output is at 1/r of the input resolution, as count×channels</small></p>"
-    return f"{head}<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>{note}"
+    return f"{head}{render_table(rows, fmt=_cell, style='html')}{note}"
 
 # %% ../nbs/05_kb.ipynb #269a34d0
 @patch

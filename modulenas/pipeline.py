@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, default_device, progress_bar
+from .core import as_device, atomic_write_bytes, default_device, progress_bar, render_table
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import PROTOCOLS
 from .cli import CLIError, _fail, _run_cli, build_kb_main
@@ -201,10 +201,11 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
 # %% ../nbs/12_pipeline.ipynb #66c852f9
 def finetune_table(rows: list[dict]) -> str:
     "A markdown table of fine-tuning results, most accurate on the test split first."
-    head = '| network | params | MFLOPs | val before | val after | test after | seconds |\n|---|---:|---:|---:|---:|---:|---:|\n'
-    fmt = lambda r: (f"| {r['name']}{' (zoo)' if r.get('zoo') else ''} | {r['params']:,} | {r['flops'] / 1e6:.1f} | "
-                     f"{r['val_before']:.4f} | {r['val_after']:.4f} | {r['test_after']:.4f} | {r['wall_s']:.0f} |")
-    return head + '\n'.join(fmt(r) for r in sorted(rows, key=lambda r: -r['test_after'])) + '\n'
+    cells = [{'network': f"{r['name']}{' (zoo)' if r.get('zoo') else ''}", 'params': f"{r['params']:,}",
+              'MFLOPs': f"{r['flops'] / 1e6:.1f}", 'val before': f"{r['val_before']:.4f}", 'val after': f"{r['val_after']:.4f}",
+              'test after': f"{r['test_after']:.4f}", 'seconds': f"{r['wall_s']:.0f}"}
+             for r in sorted(rows, key=lambda r: -r['test_after'])]
+    return render_table(cells, style='markdown', align='lrrrrrr') + '\n'
 
 def plot_finetune(rows: list[dict]):
     "Figure: test accuracy after fine-tuning against parameters, zoo networks starred."

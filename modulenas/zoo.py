@@ -16,7 +16,7 @@ import torchvision
 from safetensors.torch import load_file as load_safetensors, save as save_safetensors
 from torch import nn
 
-from .core import Record, atomic_write_bytes, as_device, cache_dir, count_params, sha256_file, shared_dir
+from .core import Record, atomic_write_bytes, as_device, cache_dir, count_params, render_table, sha256_file, shared_dir
 from .data import ImageSet, accuracy
 
 # %% auto #0
@@ -392,15 +392,8 @@ class ZooTable:
     @property
     def columns(self) -> list[str]: return list(self.rows[0]) if self.rows else []
 
-    def __repr__(self) -> str:
-        cells = [self.columns] + [[_fmt(r[c]) for c in self.columns] for r in self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        return '\n'.join('  '.join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
-
-    def _repr_html_(self) -> str:
-        head = ''.join(f'<th>{html.escape(c)}</th>' for c in self.columns)
-        body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_fmt(r[c]))}</td>' for c in self.columns) + '</tr>' for r in self.rows)
-        return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    def __repr__(self) -> str: return render_table(self.rows, fmt=_fmt)
+    def _repr_html_(self) -> str: return render_table(self.rows, fmt=_fmt, style='html')
 
 # %% ../nbs/02_zoo.ipynb #f8614b06
 def _weights_status(name: str) -> str:

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/arch.html.md"""
 
 # %% ../nbs/06_arch.ipynb #bc5f132e
 from __future__ import annotations
-import dataclasses, html, json, random
+import dataclasses, json, random
 from typing import Any, Iterable
 
 from .core import Record, render_table, sha256_bytes

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/decompose.html.md"""
 
 # %% ../nbs/04_decompose.ipynb #bdaf79eb
 from __future__ import annotations
-import copy, dataclasses, functools, html, math
+import copy, dataclasses, functools, math
 from contextlib import contextmanager
 from typing import Sequence
 

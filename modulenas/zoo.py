@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/zoo.html.md"""
 
 # %% ../nbs/02_zoo.ipynb #e027d7f4
 from __future__ import annotations
-import dataclasses, fnmatch, html, re, time, warnings
+import dataclasses, fnmatch, re, time, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 

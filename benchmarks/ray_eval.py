@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from modulenas.core import render_table
 from modulenas.data import get_splits
 from modulenas.evaluate import EvalConfig, Evaluator, sample_candidates
 from modulenas.pipeline import search_setup, build_from_setup
@@ -85,8 +86,10 @@ def main():
     m, half = len(toy_cands), len(cands) // 2
     n_cold, n_warm = half, len(cands) - half
     rows = [
-        ('in-process', f'{torch.get_num_threads()} threads', local_start, n_cold / local_cold, n_warm / local_warm),
-        ('ray', f'{args.workers} workers x 1 thread', ray_ev.start_s, n_cold / ray_cold, n_warm / ray_warm),
+        {'path': 'in-process', 'layout': f'{torch.get_num_threads()} threads', 'start-up s': f'{local_start:.1f}',
+         'cold cand/s': f'{n_cold / local_cold:.3f}', 'warm cand/s': f'{n_warm / local_warm:.3f}'},
+        {'path': 'ray', 'layout': f'{args.workers} workers x 1 thread', 'start-up s': f'{ray_ev.start_s:.1f}',
+         'cold cand/s': f'{n_cold / ray_cold:.3f}', 'warm cand/s': f'{n_warm / ray_warm:.3f}'},
     ]
     overhead_ms = (toy_ray_s - toy_local_s) / m * 1e3
     report = dict(args=vars(args), candidates=len(cands), same_scores=same,
@@ -98,8 +101,7 @@ def main():
                   overhead_ms_per_candidate=overhead_ms, overhead_candidates=m,
                   toy_start_s=toy_ray.start_s, machine=dict(platform=platform.platform(), cpus=torch.get_num_threads()))
     print(f"{len(cands)} candidates ({args.n_calib} calibration, {args.n_val} validation images, device {args.device})")
-    print(f"{'path':<12} {'layout':<24} {'start-up s':>10} {'cold cand/s':>12} {'warm cand/s':>12}")
-    for name, layout, start, cold, warm in rows: print(f"{name:<12} {layout:<24} {start:>10.1f} {cold:>12.3f} {warm:>12.3f}")
+    print(render_table(rows, align='llrrr'))
     print(f"ray / in-process: {report['speedup_cold']:.2f}x cold, {report['speedup_warm']:.2f}x warm; same scores: {same}")
     print(f"Ray overhead per candidate: {overhead_ms:.2f} ms ({m} weightless candidates; start-up {toy_ray.start_s:.1f} s apart)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

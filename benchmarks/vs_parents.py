@@ -26,7 +26,7 @@ import torch
 
 from modulenas.arch import Candidate
 from modulenas.assemble import assemble
-from modulenas.core import as_device, atomic_write_bytes, count_params, count_flops
+from modulenas.core import as_device, atomic_write_bytes, count_params
 from modulenas.data import accuracy
 from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network

@@ -5,8 +5,8 @@ The names a user needs come from the package itself, each imported on first use:
 (the functions `search` and `assemble` live in the modules of the same names).
 
 The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records, progress bars), `modulenas.data`
-(images and honest splits), `modulenas.zoo` (the pretrained parents), `modulenas.graphspec` and
-`modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base), `modulenas.arch`
+(images and honest splits), `modulenas.zoo` (the pretrained parents and their model cards, `data/zoo.json`), `modulenas.graphspec` and
+`modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base's storage), `modulenas.ingest` (cutting networks into it), `modulenas.arch`
 (candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.testing`
 (weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2` and
 `modulenas.random_search`, `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the

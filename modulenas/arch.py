@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/arch.html.md"""
 # %% ../nbs/06_arch.ipynb #bc5f132e
 from __future__ import annotations
 import dataclasses, json, random
-from typing import Any, Iterable
+from typing import Iterable
 
 from .core import Record, render_table, sha256_bytes
 

@@ -7,14 +7,14 @@ Docs: https://modulenas.github.io/modulenas/assemble.html.md"""
 
 # %% ../nbs/07_assemble.ipynb #e08b3078
 from __future__ import annotations
-import collections, dataclasses, math, time
+import collections, dataclasses
 from typing import Sequence
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .core import Record, as_device, autocast, module_device, set_seed
+from .core import Record, as_device, autocast, module_device
 from .data import net_normalization, normalized_batches
 from .train import train_steps
 from .arch import Candidate, Slot, plan, needs_adapter

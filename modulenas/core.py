@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, html, json, os, random, re, sys, tempfile
+import contextlib, dataclasses, hashlib, importlib.util, html, json, os, random, re, sys, tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['shared_dir', 'cache_dir', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
+__all__ = ['shared_dir', 'cache_dir', 'package_file', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
            'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast',
            'render_table', 'progress_bar']
 
@@ -36,6 +36,16 @@ def cache_dir(*parts: str) -> Path:
     p = root.joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+# %% ../nbs/00_core.ipynb #0e4191a3
+def package_file(name: str # file name inside the shipped data folder, e.g. 'zoo.json'
+                ) -> Path:
+    "Path of a data file shipped with modulenas (`modulenas/_data/` when installed, `data/` in a checkout)."
+    here = Path(importlib.util.find_spec('modulenas').origin).resolve().parent  # works in the notebook too
+    folders = (here/'_data', here.parent/'data')
+    for d in folders:
+        if (d/name).is_file(): return d/name
+    raise FileNotFoundError(f"modulenas data file {name!r} not found in {' or '.join(map(str, folders))}; reinstall modulenas")
 
 # %% ../nbs/00_core.ipynb #7f25df5b
 def default_device() -> torch.device:

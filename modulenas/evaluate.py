@@ -12,7 +12,6 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 from scipy import stats as _scipy_stats
 
 from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,

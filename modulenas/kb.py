@@ -6,25 +6,24 @@ Docs: https://modulenas.github.io/modulenas/kb.html.md"""
 
 # %% ../nbs/05_kb.ipynb #886e7104
 from __future__ import annotations
-import dataclasses, datetime, html, json, os, re, sqlite3, threading, warnings
-from collections import Counter, defaultdict
+import dataclasses, datetime, html, json, os, re, sqlite3, threading
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 import safetensors.torch
 from fastcore.basics import patch
 
-from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, progress_bar, render_table
-from .decompose import GRANULARITIES, ModuleInfo, Piece, decompose
+from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, render_table
+from .decompose import GRANULARITIES, ModuleInfo, Piece
 from .graphspec import UnsafeSpecError, graph_to_spec, spec_to_graph, spec_to_json
-from . import zoo
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'KINDS', 'KnowledgeBaseError', 'CorruptWeightsError', 'ModuleRecord', 'module_id',
-           'check_model_name', 'KnowledgeBase', 'weights_bytes', 'zoo_meta', 'zoo_metrics', 'torch_threads']
+           'check_model_name', 'KnowledgeBase', 'weights_bytes']
 
 # %% ../nbs/05_kb.ipynb #bfd03397
 SCHEMA_VERSION = 1  # version of the index layout; stored in the `kb_info` table
@@ -321,51 +320,6 @@ def add_pieces(self: KnowledgeBase, name: str, # the network's name (each module
     self._insert_model(name, pieces, blobs, granularity, meta, metrics, source, replace)
     return self.modules_of(name)
 
-# %% ../nbs/05_kb.ipynb #38d20717
-_ZOO_META = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'url', 'filename')
-
-def zoo_meta(name: str) -> dict:
-    "The metadata the knowledge base records for zoo model `name` (normalisation, data set, input size, origin)."
-    e = zoo.get_entry(name).to_dict()
-    return {'zoo': name, **{k: e[k] for k in _ZOO_META}}
-
-def zoo_metrics(name: str) -> dict:
-    "The accuracies the zoo reports for `name` (top-1 %, None left out)."
-    e = zoo.get_entry(name)
-    return {k: v for k, v in dict(top1_reported=e.top1_reported, top1_jpeg=e.top1_jpeg).items() if v is not None}
-
-# %% ../nbs/05_kb.ipynb #f10e004e
-@contextmanager
-def torch_threads(n: int | None # torch CPU threads inside the block (None: leave the setting alone)
-                 ):
-    "Run the block with `n` torch CPU threads, then restore the previous number."
-    old = torch.get_num_threads()
-    if n is not None: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
-# %% ../nbs/05_kb.ipynb #3d617535
-@patch
-def add_model(self: KnowledgeBase, name: str, # name of the network in the knowledge base (a zoo name when `model` is None)
-              model: nn.Module | None = None, # the network; None: `zoo.create_model(zoo_name or name)` with its weights
-              granularity: str = 'block', # 'cut', 'block' or 'stage' (see `decompose`)
-              metrics: dict | None = None, # measurements to record, e.g. {'top1': 81.0}
-              meta: dict | None = None, # metadata to record (mean, std, dataset, num_classes, input_size, ...)
-              replace: bool = False, # replace a network of the same name
-              zoo_name: str | None = None, # the zoo entry whose metadata to record (default: `name` when `model` is None)
-              threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
-             ) -> list[ModuleRecord]:
-    "Cut a network into modules (`decompose`) and store them; returns their records in order."
-    check_model_name(name)
-    if not replace and self.has_model(name): self._refuse_existing(name)
-    zoo_name = zoo_name or (name if model is None else None)
-    from_zoo = model is None
-    if from_zoo: model = zoo.create_model(zoo_name)
-    info = {**(zoo_meta(zoo_name) if zoo_name else {}), **(meta or {})}
-    metrics = {**(zoo_metrics(zoo_name) if from_zoo else {}), **(metrics or {})}
-    with torch_threads(threads): pieces = decompose(model, granularity, input_size=tuple(info.get('input_size', (3, 32, 32))), name=name)
-    return self.add_pieces(name, pieces, granularity, info, metrics, replace, 'zoo' if from_zoo else 'user')
-
 # %% ../nbs/05_kb.ipynb #99da9caa
 def _record(row: sqlite3.Row) -> ModuleRecord:
     "The `ModuleRecord` of a `modules` row."
@@ -654,28 +608,5 @@ def plot(self: KnowledgeBase, figsize=(11, 4)):
     if parents: dots.legend(fontsize='small')
     return fig
 
-# %% ../nbs/05_kb.ipynb #0303f423
-@patch
-def add_zoo(self: KnowledgeBase, pattern: str | Sequence[str] = '*', # zoo names to add (fnmatch pattern(s))
-            granularity: str = 'block', # 'cut', 'block' or 'stage'
-            replace: bool = False, # re-add models already here
-            skip_missing: bool = True, # skip (with a warning) models whose weights are not available
-            download: bool = True, # try the public URL when no local weight file exists
-            progress: bool = True, # show a progress bar
-            threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
-           ) -> list[ModuleRecord]:
-    "Add the zoo models matching `pattern`; returns the records of the modules added."
-    names = zoo.list_models(pattern)
-    if not names: raise ValueError(f"no zoo model matches {pattern!r}; known models: {', '.join(zoo.list_models())}")
-    added, bar = [], progress_bar(names, desc='knowledge base', disable=not progress, leave=False)
-    for name in bar:
-        bar.set_postfix_str(name)
-        if self.has_model(name) and not replace: continue
-        try: model = zoo.create_model(name, download=download)
-        except FileNotFoundError as e:
-            if not skip_missing: raise
-            warnings.warn(f"add_zoo: skipped {name}: {e}", stacklevel=2); continue
-        meta, metrics = zoo_meta(name), zoo_metrics(name)
-        with torch_threads(threads): pieces = decompose(model, granularity, input_size=tuple(meta['input_size']), name=name)
-        added += self.add_pieces(name, pieces, granularity, meta, metrics, replace, 'zoo')
-    return added
+# %% ../nbs/05_kb.ipynb #a1b2c3d5
+from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)

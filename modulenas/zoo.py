@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/zoo.html.md"""
 
 # %% ../nbs/02_zoo.ipynb #e027d7f4
 from __future__ import annotations
-import dataclasses, fnmatch, re, time, warnings
+import dataclasses, fnmatch, json, re, time, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -16,21 +16,21 @@ import torchvision
 from safetensors.torch import load_file as load_safetensors, save as save_safetensors
 from torch import nn
 
-from .core import Record, atomic_write_bytes, as_device, cache_dir, count_params, render_table, sha256_file, shared_dir
-from .data import ImageSet, accuracy
+from .core import (Record, atomic_write_bytes, as_device, cache_dir, count_params, package_file, render_table,
+                            sha256_file, shared_dir)
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'CIFAR10_MEAN', 'CIFAR10_STD', 'ZooEntry', 'hash_in_filename', 'register_model',
-           'list_models', 'get_entry', 'unregister_model', 'DownsampleA', 'BasicBlock', 'CifarResNet', 'resnet20',
-           'resnet32', 'resnet44', 'resnet56', 'CifarResNetB', 'chenyaofo_resnet20', 'chenyaofo_resnet56',
-           'shufflenetv2_x0_5', 'WeightsHashError', 'check_hash', 'clean_state_dict', 'read_state_dict', 'save_weights',
-           'find_weights', 'load_weights', 'create_model', 'ZooTable', 'zoo_table', 'evaluate_zoo', 'plot_zoo_accuracy']
+__all__ = ['MODEL_CARDS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'CIFAR10_MEAN', 'CIFAR10_STD', 'ZooEntry', 'hash_in_filename',
+           'register_model', 'list_models', 'get_entry', 'unregister_model', 'model_card', 'DownsampleA', 'BasicBlock',
+           'CifarResNet', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'CifarResNetB', 'chenyaofo_resnet20',
+           'chenyaofo_resnet56', 'shufflenetv2_x0_5', 'WeightsHashError', 'check_hash', 'clean_state_dict',
+           'read_state_dict', 'save_weights', 'find_weights', 'load_weights', 'create_model', 'ZooTable', 'zoo_table',
+           'evaluate_zoo', 'plot_zoo_accuracy']
 
 # %% ../nbs/02_zoo.ipynb #a12ddf92
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # input normalisation of the CIFAR ResNets (ImageNet statistics)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # CIFAR-10 channel statistics
-CIFAR10_STD = (0.2023, 0.1994, 0.2010)
+MODEL_CARDS: dict = json.loads(package_file('zoo.json').read_text())  # the model cards of data/zoo.json
+IMAGENET_MEAN, IMAGENET_STD = (tuple(MODEL_CARDS['normalisations']['imagenet'][k]) for k in ('mean', 'std'))  # akamaster ResNets
+CIFAR10_MEAN, CIFAR10_STD = (tuple(MODEL_CARDS['normalisations']['cifar10'][k]) for k in ('mean', 'std'))  # CIFAR-10 statistics
 
 # %% ../nbs/02_zoo.ipynb #62c8b39d
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +128,16 @@ def unregister_model(name: str) -> ZooEntry:
     del _REGISTRY[name]
     return entry
 
+# %% ../nbs/02_zoo.ipynb #e2f60780
+def model_card(name: str # a model of `data/zoo.json`
+              ) -> dict:
+    "The `register_model` arguments of `name`, from its card: its normalisation spelled out, `params` left out."
+    if name not in MODEL_CARDS['models']: raise ValueError(f"no model card {name!r} in {package_file('zoo.json')}; cards: {', '.join(MODEL_CARDS['models'])}")
+    card = dict(MODEL_CARDS['models'][name])
+    norm = MODEL_CARDS['normalisations'][card.pop('normalisation')]
+    card.pop('params')
+    return dict(card, mean=tuple(norm['mean']), std=tuple(norm['std']))
+
 # %% ../nbs/02_zoo.ipynb #3fe16b79
 class DownsampleA(nn.Module):
     "Option-A shortcut: every second pixel, channels zero-padded by `pad` on each side."
@@ -190,26 +200,22 @@ class CifarResNet(nn.Module):
         return self.linear(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
 
 # %% ../nbs/02_zoo.ipynb #dfae0f0e
-_AKAMASTER = 'https://github.com/akamaster/pytorch_resnet_cifar10/raw/master/pretrained_models/'
-_RESNET_FACTS = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD, family='resnet_cifar',
-                     source='akamaster/pytorch_resnet_cifar10', license='BSD-2-Clause')
-
-@register_model(url=_AKAMASTER + 'resnet20-12fca82f.th', top1_reported=91.73, top1_jpeg=81.0, **_RESNET_FACTS)
+@register_model(**model_card('resnet20'))
 def resnet20(num_classes: int = 10) -> CifarResNet:
     "CIFAR ResNet-20 (3 blocks per stage)."
     return CifarResNet(20, num_classes)
 
-@register_model(url=_AKAMASTER + 'resnet32-d509ac18.th', top1_reported=92.63, top1_jpeg=82.6, **_RESNET_FACTS)
+@register_model(**model_card('resnet32'))
 def resnet32(num_classes: int = 10) -> CifarResNet:
     "CIFAR ResNet-32 (5 blocks per stage)."
     return CifarResNet(32, num_classes)
 
-@register_model(url=_AKAMASTER + 'resnet44-014dd654.th', top1_reported=93.10, top1_jpeg=82.7, **_RESNET_FACTS)
+@register_model(**model_card('resnet44'))
 def resnet44(num_classes: int = 10) -> CifarResNet:
     "CIFAR ResNet-44 (7 blocks per stage)."
     return CifarResNet(44, num_classes)
 
-@register_model(url=_AKAMASTER + 'resnet56-4bfd9763.th', top1_reported=93.39, top1_jpeg=83.2, **_RESNET_FACTS)
+@register_model(**model_card('resnet56'))
 def resnet56(num_classes: int = 10) -> CifarResNet:
     "CIFAR ResNet-56 (9 blocks per stage)."
     return CifarResNet(56, num_classes)
@@ -238,24 +244,18 @@ class CifarResNetB(CifarResNet):
         out = self.layer3(self.layer2(self.layer1(out)))
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
-_CHENYAOFO = 'https://github.com/chenyaofo/pytorch-cifar-models/releases/download/'
-_RESNET_B_FACTS = dict(mean=CIFAR10_MEAN, std=CIFAR10_STD, family='resnet_cifar_b', source='chenyaofo/pytorch-cifar-models',
-                       license='BSD-3-Clause')
-
-@register_model(url=_CHENYAOFO + 'resnet/cifar10_resnet20-4118986f.pt', top1_reported=92.60, top1_jpeg=81.05, **_RESNET_B_FACTS)
+@register_model(**model_card('chenyaofo_resnet20'))
 def chenyaofo_resnet20(num_classes: int = 10) -> CifarResNetB:
     "CIFAR ResNet-20 of the chenyaofo lineage (3 blocks per stage, projection shortcuts)."
     return CifarResNetB(20, num_classes)
 
-@register_model(url=_CHENYAOFO + 'resnet/cifar10_resnet56-187c023a.pt', top1_reported=94.37, top1_jpeg=83.67, **_RESNET_B_FACTS)
+@register_model(**model_card('chenyaofo_resnet56'))
 def chenyaofo_resnet56(num_classes: int = 10) -> CifarResNetB:
     "CIFAR ResNet-56 of the chenyaofo lineage (9 blocks per stage, projection shortcuts)."
     return CifarResNetB(56, num_classes)
 
 # %% ../nbs/02_zoo.ipynb #37f679e3
-@register_model(url=_CHENYAOFO + 'shufflenetv2/cifar10_shufflenetv2_x0_5-1308b4e9.pt',
-                mean=CIFAR10_MEAN, std=CIFAR10_STD, top1_reported=90.13, top1_jpeg=83.4, family='shufflenetv2',
-                source='chenyaofo/pytorch-cifar-models', license='BSD-3-Clause')
+@register_model(**model_card('shufflenetv2_x0_5'))
 def shufflenetv2_x0_5(num_classes: int = 10) -> torchvision.models.ShuffleNetV2:
     "torchvision ShuffleNetV2 x0.5 with a 3x3 stride-1 stem and no max-pool (32x32 inputs)."
     model = torchvision.models.shufflenet_v2_x0_5(num_classes=num_classes)
@@ -415,21 +415,18 @@ def zoo_table(pattern: str | Sequence[str] = '*', # fnmatch pattern(s) of model 
     return ZooTable(rows)
 
 # %% ../nbs/02_zoo.ipynb #2a98d6d5
-def evaluate_zoo(imageset: ImageSet, # labelled images, e.g. a test split from `modulenas.data`
+def evaluate_zoo(score: Callable[[nn.Module, ZooEntry], float], # top-1 % of a model, given its entry (for the normalisation)
                  pattern: str | Sequence[str] = '*', # fnmatch pattern(s) of model names
-                 device: str | torch.device = 'cpu', # where to run
-                 batch_size: int = 500, # images per forward pass
+                 device: str | torch.device = 'cpu', # where to create the models
                  download: bool = False, # also score models whose weights must be downloaded
-                 channels_last: bool = True, # feed channels-last batches (faster on CPUs and GPUs)
                 ) -> list[dict]:
-    "Top-1 % of each matching pretrained model (with weights at hand) on `imageset`, with the seconds it took."
+    "`score` of each matching pretrained model with weights at hand, next to its card's accuracies, with the seconds it took."
     rows = []
     for name in list_models(pattern):
         e = get_entry(name)
         if not e.has_weights or (not download and find_weights(name) is None): continue
         start = time.perf_counter()
-        model = create_model(name, device=device, download=download)
-        top1 = 100 * accuracy(model, imageset, e.mean, e.std, batch_size, device, channels_last=channels_last)
+        top1 = float(score(create_model(name, device=device, download=download), e))
         rows.append(dict(name=name, top1=top1, top1_jpeg=e.top1_jpeg, top1_reported=e.top1_reported,
                          seconds=time.perf_counter() - start))
     return rows

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from modulenas.core import shared_dir
 from modulenas.export import load_network, onnx_available
 
 TINY = ['--n-calib', 64, '--n-val', 128]

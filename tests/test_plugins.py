@@ -1,6 +1,5 @@
 "A new search strategy written in a file of its own, registered by a plugin and run through the console scripts."
 import json, textwrap
-from pathlib import Path
 
 TINY = ['--n-calib', 64, '--n-val', 128, '--pop-size', 3, '--n-gen', 2, '--seed', 0]
 

@@ -8,8 +8,8 @@ The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records,
 (images and honest splits), `modulenas.zoo` (the pretrained parents and their model cards, `data/zoo.json`), `modulenas.graphspec` and
 `modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base's storage), `modulenas.ingest` (cutting networks into it), `modulenas.arch`
 (candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.testing`
-(weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2` and
-`modulenas.random_search`, `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the
+(weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2`,
+`modulenas.random_search` and `modulenas.dna`, `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the
 console scripts) and `modulenas.distributed` (evaluation on Ray).
 
 Modules:

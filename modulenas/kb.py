@@ -107,6 +107,16 @@ _SCHEMA = [
         node TEXT NOT NULL,                  -- name of a node of the parent's traced graph
         PRIMARY KEY (module_id, ordinal))""",
 ]
+# Measurements of modules made after they were added (e.g. block-wise distillation errors); an index made before this
+# table existed gets it when it is next opened for writing.
+_MEASUREMENTS = """CREATE TABLE IF NOT EXISTS measurements (
+        module_id TEXT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,                  -- what was measured, e.g. 'dna'
+        context TEXT NOT NULL,               -- against what and how (JSON: a teacher, the settings, the images)
+        value REAL,                          -- the headline number
+        detail TEXT NOT NULL,                -- JSON: everything else measured
+        added TEXT NOT NULL,
+        PRIMARY KEY (module_id, kind, context))"""
 
 # %% ../nbs/05_kb.ipynb #9f52db75
 def _fsync_dir(path: Path) -> None:
@@ -194,7 +204,7 @@ def _init_schema(self: KnowledgeBase) -> None:
         if not tables:
             with self._transaction() as db:
                 if not db.execute(tables_sql).fetchone():  # still empty now that we hold the write lock
-                    for sql in _SCHEMA: db.execute(sql)
+                    for sql in _SCHEMA + [_MEASUREMENTS]: db.execute(sql)
                     db.execute("INSERT INTO kb_info VALUES ('schema_version', ?), ('created', ?)", (str(SCHEMA_VERSION), _now()))
             tables = {r[0] for r in self._rows(tables_sql)}
     except sqlite3.DatabaseError as e: raise KnowledgeBaseError(f"{self.index_path} is not a usable SQLite index: {e}") from None
@@ -202,6 +212,10 @@ def _init_schema(self: KnowledgeBase) -> None:
     version = int(self._rows("SELECT value FROM kb_info WHERE key = 'schema_version'")[0][0])
     if version > SCHEMA_VERSION:
         raise KnowledgeBaseError(f"{self.path} has schema version {version}; this modulenas reads up to {SCHEMA_VERSION}: upgrade modulenas")
+    if 'measurements' not in tables:
+        try:
+            with self._transaction() as db: db.execute(_MEASUREMENTS)
+        except sqlite3.OperationalError: pass  # a read-only index: it has no measurements to read either
 
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
@@ -607,6 +621,32 @@ def plot(self: KnowledgeBase, figsize=(11, 4)):
     dots.xaxis.set_major_formatter(ScalarFormatter()); dots.xaxis.set_minor_formatter(NullFormatter())
     if parents: dots.legend(fontsize='small')
     return fig
+
+# %% ../nbs/05_kb.ipynb #86ee3905
+def _context_json(context: dict) -> str: return json.dumps(context, sort_keys=True, separators=(',', ':'))
+
+@patch
+def put_measurements(self: KnowledgeBase, kind: str, # who measured, e.g. 'dna'
+                     context: dict, # against what and how (plain JSON data)
+                     values: dict, # module id -> (value, detail dict)
+                    ) -> int:
+    "Record `values` of `kind` under `context` in one transaction, replacing earlier ones; returns how many."
+    ctx, now = _context_json(context), _now()
+    rows = [(mid, kind, ctx, None if v is None else float(v), json.dumps(detail or {}), now) for mid, (v, detail) in values.items()]
+    try:
+        with self._transaction() as db: db.executemany("INSERT OR REPLACE INTO measurements VALUES (?, ?, ?, ?, ?, ?)", rows)
+    except sqlite3.IntegrityError:
+        unknown = [m for m in values if m not in self]
+        raise KnowledgeBaseError(f"measurements of modules not in the knowledge base: {', '.join(unknown[:5])}") from None
+    return len(rows)
+
+@patch
+def measurements(self: KnowledgeBase, kind: str, # who measured
+                 context: dict, # the context they were recorded under
+                ) -> dict:
+    "Module id -> (value, detail) of the measurements of `kind` recorded under `context`."
+    rows = self._rows("SELECT module_id, value, detail FROM measurements WHERE kind = ? AND context = ?", (kind, _context_json(context)))
+    return {r['module_id']: (r['value'], json.loads(r['detail'])) for r in rows}
 
 # %% ../nbs/05_kb.ipynb #a1b2c3d5
 from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)

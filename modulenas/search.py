@@ -256,6 +256,7 @@ def pareto_mask(F) -> np.ndarray:
 class Strategy:
     "Base of search strategies: asked for batches of genomes of `space`, told their archive records (see above)."
     name: str = ''  # the name it is registered, chosen and reported under
+    evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
         self.space, self.kb, self.config = space, kb, config
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
@@ -279,7 +280,7 @@ class Strategy:
 
 # %% ../nbs/09_search.ipynb #e775f159
 STRATEGIES: dict[str, type] = {}  # name -> strategy class, filled by `register_strategy`
-BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search')  # modules whose import registers the built-ins
+BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.dna')  # modules whose import registers the built-ins
 ENTRY_POINT_GROUP = 'modulenas.strategies'  # where installed packages declare their strategies
 
 def register_strategy(cls: type) -> type:
@@ -442,6 +443,7 @@ def _run_strategy(run: _Run, name: str, bar) -> None:
     "Ask strategy `name` for batches until it has asked for the budget of distinct candidates or has nothing more."
     prog, budget = run.progress[name], run.cfg.n_budget
     st = run.classes[name](run.space, run.kb, run.cfg, run.seeds, run.fallback)
+    st.evaluator = run.evaluator
     if prog['state'] is not None: st.load(prog['state'])
     seen, stalled = dict.fromkeys(prog['evaluated']), 0
     while not prog['done']:

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""Block-wise ranking (the `dna` strategy, `modulenas.dna`) measured on the honest protocol, in two parts.
+
+1. Fidelity. On the candidate pool of benchmarks/fidelity.py (its results file holds every candidate with its
+   accuracy after fine-tuning every weight), the summed block score of each candidate (`modulenas.dna.block_score`:
+   its modules lined up with the blocks of the teacher they match best, negated so that higher is better) is ranked
+   against the fine-tuned accuracy: Kendall's tau with a bootstrap 95% interval, next to the whole-network stitched
+   score the search uses and the parameter count. The block scores are measured for every parent as teacher, on the
+   calibration images of the fidelity run's splits, and kept in the knowledge base.
+
+2. Side by side. A `dna` search and an NSGA-II search on the same knowledge base, validation images and seed, at
+   equal wall time: dna runs `--budget` candidates, its block scoring (part 1's time) counted in its time; NSGA-II
+   then gets as many candidates as fit in that time at the seconds per candidate the dna run measured. Reported:
+   the validation hypervolume of each (error and parameters, one set of scales for both, reference 1.1), the best
+   validation accuracy under two parameter budgets, candidates and seconds.
+
+CPU (2 cores; about 40 minutes after a fidelity run):
+    python benchmarks/dna.py --kb runs/kb --fidelity runs/fidelity.json --threads 1
+"""
+from __future__ import annotations
+import argparse, json, time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modulenas.core import render_table
+from modulenas.data import get_splits
+from modulenas.arch import Candidate
+from modulenas.kb import KnowledgeBase
+from modulenas.evaluate import EvalConfig, Evaluator
+from modulenas.search import SearchConfig, hv_scales, hypervolume, search, search_space
+from modulenas.dna import DNAStrategy, block_score, score_blocks
+
+from _common import Formatter
+from fidelity import fidelity_stats, summary_rows
+
+SCORES = ('acc_stitched', 'dna_block', 'params')
+
+
+def fidelity_part(kb, ev: Evaluator, rows: list[dict], n_images: int, draws: int, seed: int) -> dict:
+    "Block tables of every parent, each pool candidate's block score, and the tau statistics."
+    space = search_space(kb)
+    t0 = time.perf_counter()
+    tables = {t: score_blocks(kb, space, t, ev.teacher_cache, n_images=n_images) for t in space.parents}
+    table_s = time.perf_counter() - t0
+    for r in rows:
+        err, teacher = block_score(kb, Candidate.from_dict(r['candidate']), tables)
+        r['dna_block'], r['dna_teacher'] = (None if err is None else -err), teacher
+    rows = [r for r in rows if r.get('acc_finetuned') is not None]
+    mixtures = [r for r in rows if r.get('group') != 'parent']
+    stats, stats_mix = fidelity_stats(rows, SCORES, draws, seed), fidelity_stats(mixtures, SCORES, draws, seed)
+    n_blocks = sum(len(t) for t in tables.values())
+    return dict(stats=stats, stats_mix=stats_mix, table_s=table_s, n_blocks=n_blocks,
+                n_options=sum(len(row) for t in tables.values() for row in t),
+                lined_up=sum(r['dna_block'] is not None for r in rows), n_rows=len(rows),
+                rows=[dict(name=r['name'], group=r.get('group'), dna_block=r['dna_block'], dna_teacher=r['dna_teacher'],
+                           acc_stitched=r.get('acc_stitched'), acc_finetuned=r['acc_finetuned']) for r in rows])
+
+
+def run_search(kb, data, cfg_eval: EvalConfig, device: str, run_dir: Path, strategy: str, budget: int, pop: int,
+               seed: int) -> tuple[dict, float]:
+    "A fresh evaluator and a search of `strategy` alone; its archive records and wall seconds."
+    ev = Evaluator(kb, data, cfg_eval, device)
+    t0 = time.perf_counter()
+    res = search(run_dir, kb, ev, SearchConfig(strategies=(strategy,), pop_size=pop, budget=budget, seed=seed), progress=True)
+    return {k: res.archive[k] for k in res.evaluated[strategy]}, time.perf_counter() - t0
+
+
+def best_under(recs: dict, budget: float) -> float | None:
+    "The best validation score among the feasible records of at most `budget` parameters."
+    ok = [r['result']['score'] for r in recs.values() if r['result'].get('error') is None and r['result']['params'] <= budget]
+    return max(ok) if ok else None
+
+
+def main(kb: str, fidelity: str, n_images: int, budget: int, pop_size: int, param_budgets: list, draws: int,
+         device: str, threads: int | None, out: str):
+    if threads: torch.set_num_threads(threads)
+    fid = json.loads(Path(fidelity).read_text())
+    a = fid['args']
+    knowledge = KnowledgeBase(kb, create=False)
+    data = get_splits('cifar10', n_calib=a['n_calib'], n_val=a['n_val'], seed=a['seed'], protocol=a['protocol'])
+    cfg_eval = EvalConfig(n_calib=a['n_calib'], seed=a['seed'], latency_repeats=0)
+    ev = Evaluator(knowledge, data, cfg_eval, device)
+    part1 = fidelity_part(knowledge, ev, fid['rows'], n_images, draws, a['seed'])
+    print(f"block scores: {part1['n_blocks']} teacher blocks, {part1['n_options']} (block, option) pairs in "
+          f"{part1['table_s']:.0f} s; {part1['lined_up']} of {part1['n_rows']} pool candidates line up with a teacher")
+    print(render_table(summary_rows(part1['stats'], part1['stats_mix'], {}), align='lrlll'))
+
+    runs = Path(out).with_suffix('')
+    DNAStrategy.n_images = n_images  # the search reads the block scores part 1 measured
+    dna_recs, dna_s = run_search(knowledge, data, cfg_eval, device, runs/'dna', 'dna', budget, pop_size, a['seed'])
+    dna_total = dna_s + part1['table_s']  # the block scoring the run read from the knowledge base counts in its time
+    per_cand = dna_s / max(1, len(dna_recs))
+    n_nsga = max(pop_size, round(dna_total / per_cand))
+    nsga_recs, nsga_s = run_search(knowledge, data, cfg_eval, device, runs/'nsga2', 'nsga2', n_nsga, pop_size, a['seed'])
+    F = lambda recs: np.array([[1 - r['result']['score'], r['result']['params']] for r in recs.values()
+                               if r['result'].get('error') is None], dtype=float).reshape(-1, 2)
+    scales = hv_scales(np.concatenate([F(dna_recs), F(nsga_recs)]), ('error', 'params'))
+    side = []
+    for name, recs, secs in (('dna', dna_recs, dna_total), ('nsga2', nsga_recs, nsga_s)):
+        row = {'strategy': name, 'candidates': len(recs), 'seconds': f'{secs:.0f}', 'hypervolume': f'{hypervolume(F(recs), scales):.4f}'}
+        for b in param_budgets:
+            best = best_under(recs, b)
+            row[f'best val <= {b / 1e6:g}M'] = '-' if best is None else f'{best:.4f}'
+        side.append(row)
+    print(render_table(side))
+    report = dict(args=dict(kb=kb, fidelity=fidelity, n_images=n_images, budget=budget, pop_size=pop_size,
+                            param_budgets=param_budgets, device=device, threads=threads, fidelity_args=a),
+                  fidelity=part1, side_by_side=side, seconds_per_candidate=per_cand)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1))
+    print(f'wrote {out}')
+
+
+def parse_args(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base of the fidelity run')
+    ap.add_argument('--fidelity', type=str, default='runs/fidelity.json', help='results file of benchmarks/fidelity.py')
+    ap.add_argument('--n-images', type=int, default=256, help='calibration images the block scores are measured on')
+    ap.add_argument('--budget', type=int, default=40, help='candidates of the dna search')
+    ap.add_argument('--pop-size', type=int, default=10, help='candidates per batch, both searches')
+    ap.add_argument('--param-budgets', type=lambda v: [float(x) for x in v.split(',')], default=[300_000, 500_000],
+                    help='parameter budgets to report the best network under, comma-separated')
+    ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples of the tau intervals')
+    ap.add_argument('--device', type=str, default='cpu', help='device')
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    ap.add_argument('--out', type=str, default='runs/dna.json', help='JSON results; the two search runs go beside it')
+    return vars(ap.parse_args(argv))
+
+
+if __name__ == '__main__':
+    main(**parse_args())

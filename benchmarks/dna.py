@@ -5,8 +5,10 @@
    accuracy after fine-tuning every weight), the summed block score of each candidate (`modulenas.dna.block_score`:
    its modules lined up with the blocks of the teacher they match best, negated so that higher is better) is ranked
    against the fine-tuned accuracy: Kendall's tau with a bootstrap 95% interval, next to the whole-network stitched
-   score the search uses and the parameter count. The block scores are measured for every parent as teacher, on the
-   calibration images of the fidelity run's splits, and kept in the knowledge base.
+   score the search uses and the parameter count, all on the candidates that line up with a teacher (a mixture
+   whose stages no single parent has, say a ResNet's full-resolution stage and ShuffleNet's 1/8 stage, does not).
+   The block scores are measured for every parent as teacher, on the calibration images of the fidelity run's
+   splits, and kept in the knowledge base.
 
 2. Side by side. A `dna` search and an NSGA-II search on the same knowledge base, validation images and seed, at
    equal wall time: dna runs `--budget` candidates, its block scoring (part 1's time) counted in its time; NSGA-II
@@ -15,7 +17,7 @@
    validation accuracy under two parameter budgets, candidates and seconds.
 
 CPU (2 cores; about 40 minutes after a fidelity run):
-    python benchmarks/dna.py --kb runs/kb --fidelity runs/fidelity.json --threads 1
+    python benchmarks/dna.py --kb runs/kb --fidelity runs/fidelity.json --threads 2
 """
 from __future__ import annotations
 import argparse, json, time
@@ -48,12 +50,14 @@ def fidelity_part(kb, ev: Evaluator, rows: list[dict], n_images: int, draws: int
         err, teacher = block_score(kb, Candidate.from_dict(r['candidate']), tables)
         r['dna_block'], r['dna_teacher'] = (None if err is None else -err), teacher
     rows = [r for r in rows if r.get('acc_finetuned') is not None]
+    n_rows = len(rows)
+    rows = [r for r in rows if r['dna_block'] is not None]  # every score on the same candidates: those that line up
     mixtures = [r for r in rows if r.get('group') != 'parent']
     stats, stats_mix = fidelity_stats(rows, SCORES, draws, seed), fidelity_stats(mixtures, SCORES, draws, seed)
     n_blocks = sum(len(t) for t in tables.values())
     return dict(stats=stats, stats_mix=stats_mix, table_s=table_s, n_blocks=n_blocks,
                 n_options=sum(len(row) for t in tables.values() for row in t),
-                lined_up=sum(r['dna_block'] is not None for r in rows), n_rows=len(rows),
+                lined_up=len(rows), n_rows=n_rows,
                 rows=[dict(name=r['name'], group=r.get('group'), dna_block=r['dna_block'], dna_teacher=r['dna_teacher'],
                            acc_stitched=r.get('acc_stitched'), acc_finetuned=r['acc_finetuned']) for r in rows])
 

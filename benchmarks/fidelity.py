@@ -335,6 +335,16 @@ def score_seconds(rows: list[dict], refine_steps) -> dict:
     return out | dict(params=0.0, naswot=med(lambda r: r['naswot_s']), synflow=med(lambda r: r['synflow_s']))
 
 
+def group_rows(rows: list[dict], score: str = SEARCH_SCORE) -> list[dict]:
+    "Per group of the pool: candidates, tau of `score` within the group, and the mean `score` and fine-tuned accuracy."
+    out = []
+    for g in GROUPS:
+        x, y, _ = paired([r for r in rows if r.get('group') == g], score)
+        if len(x): out.append({'group': g, 'candidates': len(x), f'tau ({score})': round(float(tau_b(x, y)), 3) if len(x) > 1 else None,
+                               f'mean {score}': round(float(x.mean()), 3), 'mean acc_finetuned': round(float(y.mean()), 3)})
+    return out
+
+
 def summary_rows(stats: dict, stats_mix: dict, cost: dict) -> list[dict]:
     "The summary table: score | seconds per candidate | tau (all) [lo, hi] | tau (mixtures) | top-5 recall."
     f = lambda v: '-' if v is None or not math.isfinite(v) else f'{v:.3f}'
@@ -443,9 +453,10 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=2
     mixtures = [r for r in rows if r['group'] != 'parent']
     stats, stats_mix = fidelity_stats(rows, scores, draws, seed), fidelity_stats(mixtures, scores, draws, seed)
     cost, v = score_seconds(rows, refine_steps), verdict(stats)
+    groups = group_rows(rows)
     report = dict(args=args, draws=draws, pool=pool, rows=rows, **stats,
-                  **{f'{k}_mixtures': d for k, d in stats_mix.items()}, score_s_median=cost, verdict=v, complete=True,
-                  total_s=time.perf_counter() - t_start)
+                  **{f'{k}_mixtures': d for k, d in stats_mix.items()}, score_s_median=cost, verdict=v, by_group=groups,
+                  complete=True, total_s=time.perf_counter() - t_start)
     Path(out).write_text(json.dumps(report, indent=1))
     plot(rows, stats['kendall_tau'], png, scores)
     cols = ('name', 'group', 'params', *(s for s in scores if s != 'params'), 'acc_finetuned', 'eval_s', 'finetune_s',
@@ -454,6 +465,7 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=2
     print(format_table([{c: cell(r, c) for c in cols} for r in rows]))
     print()
     print(format_table(summary_rows(stats, stats_mix, cost)))
+    print(format_table(groups))
     print(verdict_line(v))
     print(f'wrote {out} and {png}')
     return report

@@ -87,9 +87,22 @@ def test_fidelity(tmp_path, kb_dir):
     row = rows['mix01']
     assert 0 < row['refine_s_1'] <= row['refine_s_2'] and 0 <= row['acc_refined_2'] <= 1
     assert report['score_s_median']['acc_refined_2'] >= report['score_s_median']['acc_stitched']
+    assert {g['group']: g['candidates'] for g in report['by_group']} == dict(parent=3, family=1, lineage=1, within=1)
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
     assert r2.returncode == 0 and '[1/6]' not in r2.stdout
     assert json.loads(out.read_text())['rows'] == report['rows']
+    # the dna benchmark reads this pool: block scores against fine-tuned accuracy, then dna beside NSGA-II
+    dna_out = tmp_path / 'dna.json'
+    r3 = run_script('dna.py', '--kb', kb_dir.with_name('kb_mixed'), '--fidelity', out, '--n-images', 32, '--budget', 4,
+                    '--pop-size', 2, '--draws', 100, '--threads', 1, '--out', dna_out)
+    assert r3.returncode == 0, r3.stderr
+    dna = json.loads(dna_out.read_text())
+    assert 0 < dna['fidelity']['lined_up'] <= dna['fidelity']['n_rows'] == 6
+    assert set(dna['fidelity']['stats']['kendall_tau']) == {'acc_stitched', 'dna_block', 'params'}
+    assert all(r['dna_block'] <= 0 for r in dna['fidelity']['rows'])  # minus a sum of errors
+    side = {row['strategy']: row for row in dna['side_by_side']}
+    assert set(side) == {'dna', 'nsga2'} and side['dna']['candidates'] == 4 and side['nsga2']['candidates'] >= 2
+    assert (tmp_path / 'dna' / 'dna' / 'pareto.json').exists() and (tmp_path / 'dna' / 'nsga2' / 'pareto.json').exists()
 
 
 def bench(monkeypatch, name: str):

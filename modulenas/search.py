@@ -23,9 +23,9 @@ from .arch import Candidate, InvalidCandidate, validate, from_parent
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
-           'check_objectives', 'SearchConfig', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask', 'Strategy',
-           'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'search', 'plot_front',
-           'plot_hypervolume', 'resume', 'summary_text']
+           'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
+           'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'search',
+           'plot_front', 'plot_hypervolume', 'resume', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -208,25 +208,46 @@ def _write_json(path: Path, obj) -> None:
     "Write `obj` as indented JSON to `path` atomically."
     atomic_write_bytes(path, json.dumps(obj, indent=1, sort_keys=True).encode())
 
+class ArchiveError(ValueError):
+    "A line of an evaluations file that is JSON but not an evaluation record."
+
 class Archive:
     "The append-only log of evaluations (`evaluations.jsonl`), indexed by candidate key: the evaluation cache."
     def __init__(self, path: Path):
-        self.path, self.records = Path(path), {}
-        if self.path.exists():
-            good = 0
-            with open(self.path, 'rb') as f:
-                for line in f:
-                    try: rec = json.loads(line)
-                    except ValueError: break  # a line cut short by a crash: drop it
-                    self.records[rec['key']] = rec; good += len(line)
-            with open(self.path, 'r+b') as f: f.truncate(good)
+        "Read the records; reading never changes the file (see `add` for the one repair it makes)."
+        self.path, self.records, self.damaged = Path(path), {}, []  # damaged: line numbers kept but unreadable
+        self._torn = None  # byte offset where an unfinished last line starts (a write cut short by a crash)
+        self._needs_newline = False  # the last line is a whole record that lost its newline
+        if not self.path.exists(): return
+        data, start = self.path.read_bytes(), 0
+        lines = data.split(b'\n')
+        for n, line in enumerate(lines, 1):
+            last, offset, start = n == len(lines), start, start + len(line) + 1
+            if not line.strip(): continue
+            try: rec = json.loads(line)
+            except ValueError:
+                if last: self._torn = offset  # no newline after it: the tail of an interrupted append
+                else: self.damaged.append(n)
+                continue
+            if not isinstance(rec, dict) or not isinstance(rec.get('key'), str):
+                raise ArchiveError(f"{self.path}, line {n}: valid JSON but not an evaluation record")
+            self.records[rec['key']] = rec
+            self._needs_newline = last
+        if self.damaged:
+            warnings.warn(f"{self.path}: line(s) {', '.join(map(str, self.damaged[:10]))} cannot be read and are "
+                          "skipped; the file is left as it is", stacklevel=2)
     def __len__(self): return len(self.records)
     def __contains__(self, key): return key in self.records
     def __getitem__(self, key): return self.records[key]
     def add(self, rec: dict) -> dict:
-        "Append `rec` (durably) and index it."
+        "Append `rec` (durably) and index it; before the first append, drop an unfinished last line (only that)."
+        if self._torn is not None:
+            with open(self.path, 'r+b') as f: f.truncate(self._torn)
+            self._torn = None
         with open(self.path, 'ab') as f:
-            f.write((json.dumps(rec, sort_keys=True) + '\n').encode()); f.flush(); os.fsync(f.fileno())
+            f.write((b'\n' if self._needs_newline else b'') + (json.dumps(rec, sort_keys=True) + '\n').encode())
+            f.flush(); os.fsync(f.fileno())
+        self._needs_newline = False
         self.records[rec['key']] = rec
         return rec
 

@@ -371,12 +371,12 @@ def __iter__(self: KnowledgeBase): return iter([_record(r) for r in self._rows("
 # %% ../nbs/05_kb.ipynb #95786a34
 @patch
 def model_meta(self: KnowledgeBase, name: str) -> dict:
-    "What the index knows about network `name`: metadata (mean, std, dataset, ...), size, granularity and `metrics`."
+    "What the index knows about network `name`: metadata (mean, std, dataset, `source`, ...), size, granularity, `metrics` and `origin` ('zoo' or 'user')."
     rows = self._rows("SELECT * FROM models WHERE name = ?", (name,))
     if not rows: raise KeyError(f"no network {name!r} in the knowledge base at {self.path}")
     r = rows[0]
     tup = lambda s: None if s is None else tuple(json.loads(s))
-    return {**json.loads(r['meta']), 'name': name, 'granularity': r['granularity'], 'source': r['source'],
+    return {**json.loads(r['meta']), 'name': name, 'granularity': r['granularity'], 'origin': r['source'],
             'mean': tup(r['mean']), 'std': tup(r['std']), 'dataset': r['dataset'], 'num_classes': r['num_classes'],
             'input_size': tup(r['input_size']), 'n_modules': r['n_modules'], 'params': r['params'], 'flops': r['flops'],
             'added': r['added'], 'metrics': json.loads(r['metrics'])}

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/kb.html.md"""
 
 # %% ../nbs/05_kb.ipynb #886e7104
 from __future__ import annotations
-import dataclasses, datetime, html, json, os, re, sqlite3, threading
+import dataclasses, datetime, html, json, numbers, os, re, sqlite3, threading
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -392,13 +392,19 @@ def set_metrics(self: KnowledgeBase, name: str, **metrics) -> dict:
     return merged
 
 # %% ../nbs/05_kb.ipynb #c8bc2d86
+_INT_COLUMNS = ('in_channels', 'out_channels', 'in_reduction', 'out_reduction')
+
 def _where(criteria: dict[str, Any]) -> tuple[str, list]:
-    "SQL `WHERE` clause and arguments: each criterion one value or a list of accepted values."
+    "SQL `WHERE` clause and arguments: each criterion one value or a list of accepted values, of the column's type."
     clauses, args = [], []
     for col, v in criteria.items():
         if v is None: continue
-        vals = list(v) if isinstance(v, (list, tuple, set, frozenset)) else [v]
-        clauses.append(f"{col} IN ({','.join('?' * len(vals))})"); args += vals
+        vals = list(v) if isinstance(v, (list, tuple, set, frozenset, range)) else [v]
+        whole = col in _INT_COLUMNS
+        for x in vals:
+            if isinstance(x, bool) or not isinstance(x, numbers.Integral if whole else str):
+                raise TypeError(f"query: {col} takes {'whole numbers' if whole else 'names (strings)'}, not {x!r}")
+        clauses.append(f"{col} IN ({','.join('?' * len(vals))})"); args += [int(x) if whole else x for x in vals]
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 @patch
@@ -418,6 +424,8 @@ def query(self: KnowledgeBase, in_channels=None, # accepted input channels (a va
     sql, args = _where(dict(in_channels=in_channels, out_channels=out_channels, in_reduction=in_reduction,
                             out_reduction=out_reduction, parent=parent, kind=kind, granularity=granularity))
     for col, limit in (('params', max_params), ('flops', max_flops)):
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)):
+            raise TypeError(f"query: max_{col} takes a number, not {limit!r}")
         if limit is not None: sql += (" AND " if sql else " WHERE ") + f"{col} <= ?"; args.append(limit)
     return [_record(r) for r in self._rows("SELECT * FROM modules" + sql + _ORDER, args)]
 

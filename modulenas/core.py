@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['shared_dir', 'cache_dir', 'package_file', 'default_device', 'as_device', 'set_seed', 'sha256_bytes', 'sha256_file',
-           'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast',
-           'render_table', 'progress_bar']
+__all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'as_device', 'set_seed', 'sha256_bytes',
+           'sha256_file', 'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype',
+           'autocast', 'render_table', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -46,6 +46,17 @@ def package_file(name: str # file name inside the shipped data folder, e.g. 'zoo
     for d in folders:
         if (d/name).is_file(): return d/name
     raise FileNotFoundError(f"modulenas data file {name!r} not found in {' or '.join(map(str, folders))}; reinstall modulenas")
+
+# %% ../nbs/00_core.ipynb #8e1bf0d7
+def child_path(folder: str | Path, # the folder the path must stay in
+               name: str, # one path component, e.g. a network's name read from a file
+               what: str = 'name', # what the name is, for the error message
+              ) -> Path:
+    "`folder/name`, or a `ValueError` when `name` is not one plain path component (no separators, `..`, absolute paths)."
+    if (not isinstance(name, str) or not name or name in ('.', '..') or '/' in name or '\\' in name or '\0' in name
+            or Path(name).is_absolute() or Path(name).drive):
+        raise ValueError(f"{what} {name!r} cannot name a folder inside {folder}: it must be one plain path component")
+    return Path(folder)/name
 
 # %% ../nbs/00_core.ipynb #7f25df5b
 def default_device() -> torch.device:

@@ -16,7 +16,7 @@ import torch, torchvision
 from torch import fx, nn
 
 import modulenas
-from .core import as_device, atomic_write_bytes, count_flops, count_params, sha256_bytes
+from .core import as_device, atomic_write_bytes, child_path, count_flops, count_params, sha256_bytes
 from .data import DataSplits, ImageSet, normalize
 from .graphspec import graph_to_spec, spec_to_graph
 from .arch import Candidate, from_parent
@@ -292,6 +292,6 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         losses = finetune(net, data, steps=steps, lr=lr, batch_size=batch_size, seed=seed, device=device)
         row.update(val_after=accuracy(net, val, **run), test_after=accuracy(net, test, **run),
                    final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=steps, wall_s=time.perf_counter() - t0)
-        if export_dir is not None: export_network(net, Path(export_dir)/name, metrics=row, classes=data.classes, overwrite=True)
+        if export_dir is not None: export_network(net, child_path(export_dir, name, 'network name'), metrics=row, classes=data.classes, overwrite=True)
         rows.append(row)
     return rows

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, default_device, progress_bar, render_table
+from .core import as_device, atomic_write_bytes, child_path, default_device, progress_bar, render_table
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import PROTOCOLS
 from .cli import CLIError, _fail, _run_cli, build_kb_main
@@ -176,6 +176,9 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
     items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
     if not items: _fail(f"nothing to fine-tune in {run_dir}: no new network on the front and --zoo is off")
     out = Path(run_dir)/'finetune'
+    for c in items:  # the names come from the run's files and the knowledge base: each must stay a folder inside `out`
+        try: child_path(out, c.name, 'network name')
+        except ValueError as e: _fail(f"{e} (read from {run_dir} or its knowledge base)")
     settings = dict(steps=steps, lr=lr, batch_size=batch_size, seed=run['config']['search']['seed'])
     path = out/'results.json'
     old = json.loads(path.read_text()) if path.exists() else {}
@@ -241,8 +244,10 @@ def export_main(source, # an exported network folder, or a search run folder (th
     if (src/'network.json').exists(): net, origin = load_network(src), f'exported network {src}'
     elif (src/'config.json').exists():
         if not name: _fail("give --name: a fine-tuned network of the run, or a candidate's name or key")
-        if (src/'finetune'/name/'network.json').exists():
-            net, origin = load_network(src/'finetune'/name), f'fine-tuned network {src/"finetune"/name}'
+        try: tuned = child_path(src/'finetune', name, '--name')/'network.json'
+        except ValueError as e: _fail(str(e))
+        if tuned.exists():
+            net, origin = load_network(tuned.parent), f'fine-tuned network {tuned.parent}'
         else:
             run = read_run(src)
             cand = _find_candidate(run, name)

@@ -63,6 +63,21 @@ def test_sigkill_then_resume_reaches_the_same_front(kb, finished, tmp_path):
     assert got['hv'] == ref['hv'] and got['hv_new'] == ref['hv_new']
 
 
+def test_names_from_files_never_leave_the_run_folder(finished, cli, tmp_path):
+    "A run archive edited to name its candidates '../../escape': fine-tuning refuses before writing anything."
+    import shutil
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    recs = lines(run / 'evaluations.jsonl')
+    for rec in recs: rec['candidate']['name'] = '../../escape'
+    (run / 'evaluations.jsonl').write_text(''.join(json.dumps(rec) + '\n' for rec in recs))
+    r = cli('modulenas-finetune', run, '--steps', 1, '--top-k', 1, '--no-zoo')
+    assert r.returncode == 2 and "network name '../../escape' cannot name a folder" in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path / 'escape').exists() and not (run / 'finetune').exists()
+    r = cli('modulenas-export', run, '--name', '../../escape', '--out', tmp_path / 'x')
+    assert r.returncode == 2 and "--name '../../escape' cannot name a folder" in r.stderr
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

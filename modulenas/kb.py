@@ -129,6 +129,20 @@ def _fsync_dir(path: Path) -> None:
 
 _STAGE_HOOK: Callable[[str, str], None] | None = None  # called as (stage, network) while adding; tests pause there
 
+_WEIGHT_NAME = re.compile(r'[0-9a-f]{64}\.safetensors')  # the name of every weight file the knowledge base writes
+_TEMP_NAME = re.compile(r'\.[0-9a-f]{64}\.safetensors\..+\.tmp')  # its temporary file while being written
+_SQLITE_SIDE_FILES = ('index.sqlite-journal', 'index.sqlite-wal', 'index.sqlite-shm')
+
+def _ours(p: Path) -> bool:
+    "Whether `p` is a regular file named as the knowledge base names its weight files (or their temporary files)."
+    return (bool(_WEIGHT_NAME.fullmatch(p.name)) or bool(_TEMP_NAME.fullmatch(p.name))) and p.is_file() and not p.is_symlink()
+
+def _interrupted_creation(path: Path) -> bool:
+    "Whether folder `path` holds only what a creation killed before its index was written leaves: an empty `weights/`."
+    weights = path/'weights'
+    if any(p.name not in ('weights', *_SQLITE_SIDE_FILES) for p in path.iterdir()): return False
+    return not weights.exists() or (weights.is_dir() and not weights.is_symlink() and all(_TEMP_NAME.fullmatch(p.name) for p in weights.iterdir()))
+
 def _stage(stage: str, name: str) -> None:
     "Report reaching `stage` ('file', 'weights', 'rows') of adding network `name` to `_STAGE_HOOK`."
     if _STAGE_HOOK is not None: _STAGE_HOOK(stage, name)
@@ -152,7 +166,9 @@ class KnowledgeBase:
         if self.index_path.is_file(): return
         if not create: raise FileNotFoundError(f"no knowledge base at {self.path} (no index.sqlite); pass create=True to make one")
         if self.path.is_dir() and any(self.path.iterdir()):
-            raise KnowledgeBaseError(f"{self.path} is not empty and holds no index.sqlite: not a knowledge base")
+            if not _interrupted_creation(self.path):
+                raise KnowledgeBaseError(f"{self.path} is not empty and holds no index.sqlite: not a knowledge base")
+            for name in _SQLITE_SIDE_FILES: (self.path/name).unlink(missing_ok=True)  # journals of an index never made
         self.weights_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -514,18 +530,19 @@ def _load_problems(self: KnowledgeBase, skip: set) -> list[str]:
 # %% ../nbs/05_kb.ipynb #cf975714
 @patch
 def orphans(self: KnowledgeBase) -> list[Path]:
-    "Files in `weights/` that no module refers to."
+    "The knowledge base's own files in `weights/` that no module refers to: unused weight files, unfinished temporary ones."
+    if self.weights_dir.is_symlink():
+        raise KnowledgeBaseError(f"{self.weights_dir} is a symbolic link: its files are not this knowledge base's to list or delete")
+    if not self.weights_dir.is_dir(): return []
     used = {f"{r[0]}.safetensors" for r in self._rows("SELECT DISTINCT weights_sha256 FROM modules")}
-    return sorted(p for p in self.weights_dir.iterdir() if p.name not in used) if self.weights_dir.is_dir() else []
+    return sorted(p for p in self.weights_dir.iterdir() if p.name not in used and _ours(p))
 
 @patch
 def vacuum(self: KnowledgeBase) -> list[Path]:
     "Delete the orphan weight files and compact the index; returns the deleted paths."
     with self._transaction():  # holds the write lock: no add can commit meanwhile
         removed = self.orphans()
-        for p in removed:
-            if p.is_dir() and not p.is_symlink(): continue  # not ours to delete
-            p.unlink(missing_ok=True)
+        for p in removed: p.unlink(missing_ok=True)  # regular files named as ours, never followed through a link
     with self._lock: self._conn.execute('VACUUM')
     return [p for p in removed if not p.exists()]
 

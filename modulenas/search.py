@@ -17,15 +17,15 @@ import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from .core import Record, atomic_write_bytes, progress_bar
+from .core import Record, atomic_write_bytes, progress_bar, sha256_bytes
 from .arch import Candidate, InvalidCandidate, validate, from_parent
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
            'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
-           'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'search',
-           'plot_front', 'plot_hypervolume', 'resume', 'summary_text']
+           'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult',
+           'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -385,6 +385,11 @@ def _evaluate_batch(evaluator, candidates: list, on_result: Callable) -> None:
     else:
         for i, c in enumerate(candidates): on_result(i, evaluator.evaluate(c, raise_errors=False))
 
+def kb_fingerprint(kb, space: SearchSpace) -> str:
+    "A short hash of what the modules of `space` are in `kb`: their ids and the sha256 of their weights."
+    ids = [*space.stems, *space.heads, *(m for stage in space.stages for m in stage)]
+    return sha256_bytes(json.dumps([(m, getattr(kb.get(m), 'weights_sha256', None)) for m in sorted(ids)]).encode())[:16]
+
 class _Run:
     "One search run bound to a run directory; `search` and `resume` drive it."
     def __init__(self, run_dir, kb, evaluator, config: SearchConfig, extra: dict | None = None):
@@ -405,14 +410,21 @@ class _Run:
                          for s in config.strategies}
 
     def _check_or_write_config(self, extra: dict) -> None:
-        "Write `config.json`, or refuse to continue a run made with other settings."
-        cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), **extra)
+        "Write `config.json`, or refuse to continue a run made with other settings or another knowledge base."
+        made_with = dict(fingerprint=kb_fingerprint(self.kb, self.space), path=str(getattr(self.kb, 'path', '')) or None)
+        cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), knowledge_base=made_with, **extra)
         path = self.dir/'config.json'
         if path.exists():
-            old = json.loads(path.read_text())
+            try: old = json.loads(path.read_text())
+            except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
             for k in ('search', 'space'):
                 if old.get(k) != json.loads(json.dumps(cfg[k])):
                     raise ValueError(f"{path} holds a different {k}: resume with the same settings or use a new run_dir")
+            was = old.get('knowledge_base')
+            if was is not None and was.get('fingerprint') != made_with['fingerprint']:
+                raise ValueError(f"{self.dir} was made with the knowledge base at {was.get('path')} (modules {was.get('fingerprint')}); "
+                                 f"the one given ({made_with['path']}, modules {made_with['fingerprint']}) holds other weights "
+                                 "under the same module ids: resume with the first one, or use a new run_dir")
         else: _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))
 
     def _load_checkpoint(self) -> dict:
@@ -564,8 +576,10 @@ def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
     "Continue the search in `run_dir` (from its config); only evaluations missing from its archive are run."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
-    cfg = json.loads(path.read_text())
-    return search(run_dir, kb, evaluator, SearchConfig.from_dict(cfg['search']), progress=progress)
+    try: search_cfg = SearchConfig.from_dict(json.loads(path.read_text())['search'])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}): it is not the config of a run") from None
+    return search(run_dir, kb, evaluator, search_cfg, progress=progress)
 
 def summary_text(res: SearchResult) -> str:
     "A few lines describing a finished run."

@@ -78,6 +78,22 @@ def test_names_from_files_never_leave_the_run_folder(finished, cli, tmp_path):
     assert r.returncode == 2 and "--name '../../escape' cannot name a folder" in r.stderr
 
 
+def test_run_folder_is_bound_to_its_knowledge_base(finished, cli, tmp_path):
+    "The same networks under the same names, with other weights: continuing the run with them is refused."
+    import shutil
+    from modulenas import zoo
+    from modulenas.kb import KnowledgeBase
+    with KnowledgeBase(tmp_path / 'other') as other:
+        for name in ('resnet20', 'resnet32'):
+            torch.manual_seed(1); other.add_model(name, zoo.create_model(name, pretrained=False), zoo_name=name)
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    before = (run / 'evaluations.jsonl').read_bytes()
+    r = cli('modulenas-search', tmp_path / 'other', '--run-dir', run, *SEARCH)
+    assert r.returncode == 2 and 'was made with the knowledge base at' in r.stderr and 'Traceback' not in r.stderr
+    assert (run / 'evaluations.jsonl').read_bytes() == before
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

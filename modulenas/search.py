@@ -278,6 +278,7 @@ class Strategy:
     "Base of search strategies: asked for batches of genomes of `space`, told their archive records (see above)."
     name: str = ''  # the name it is registered, chosen and reported under
     evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
+    progress = False  # whether the run shows progress bars (set with `evaluator`)
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
         self.space, self.kb, self.config = space, kb, config
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
@@ -413,8 +414,8 @@ class _Run:
         "Write `config.json`, or refuse to continue a run made with other settings or another knowledge base."
         made_with = dict(fingerprint=kb_fingerprint(self.kb, self.space), path=str(getattr(self.kb, 'path', '')) or None)
         cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), knowledge_base=made_with, **extra)
-        path = self.dir/'config.json'
-        if path.exists():
+        path, log = self.dir/'config.json', self.dir/'evaluations.jsonl'
+        if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
             except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
             for k in ('search', 'space'):
@@ -425,7 +426,9 @@ class _Run:
                 raise ValueError(f"{self.dir} was made with the knowledge base at {was.get('path')} (modules {was.get('fingerprint')}); "
                                  f"the one given ({made_with['path']}, modules {made_with['fingerprint']}) holds other weights "
                                  "under the same module ids: resume with the first one, or use a new run_dir")
-        else: _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))
+        else:  # a new run, or one whose start failed before its first evaluation: nothing to keep, start it afresh
+            (self.dir/'checkpoint.json').unlink(missing_ok=True)
+            _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))
 
     def _load_checkpoint(self) -> dict:
         "The stored checkpoint (empty for a new run)."
@@ -476,7 +479,7 @@ def _run_strategy(run: _Run, name: str, bar) -> None:
     "Ask strategy `name` for batches until it has asked for the budget of distinct candidates or has nothing more."
     prog, budget = run.progress[name], run.cfg.n_budget
     st = run.classes[name](run.space, run.kb, run.cfg, run.seeds, run.fallback)
-    st.evaluator = run.evaluator
+    st.evaluator, st.progress = run.evaluator, not getattr(bar, 'disable', True)
     if prog['state'] is not None: st.load(prog['state'])
     seen, stalled = dict.fromkeys(prog['evaluated']), 0
     while not prog['done']:

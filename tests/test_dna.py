@@ -32,4 +32,8 @@ def test_dna_beside_nsga2_keeps_its_block_scores(kb, cli, tmp_path):
 
 def test_dna_budget_it_cannot_meet_is_a_clear_error(kb, cli, tmp_path):
     r = cli('modulenas-search', kb, '--run-dir', tmp_path / 'a', '--strategy', 'dna', '--max-params', 5000, *TINY)
-    assert r.returncode != 0 and 'no chain of blocks fits max_params = 5,000' in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 2 and 'no chain of blocks fits max_params = 5,000' in r.stderr and 'Traceback' not in r.stderr
+    # nothing was evaluated: the corrected command runs in the same folder
+    r = cli('modulenas-search', kb, '--run-dir', tmp_path / 'a', '--strategy', 'dna', '--max-params', 300000, *TINY)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / 'a' / 'config.json').read_text())['search']['max_params'] == 300000

@@ -14,7 +14,7 @@ import torch
 
 from .core import Record, progress_bar, sha256_bytes
 from .data import normalized_batches
-from .arch import Candidate, InvalidCandidate, validate
+from .arch import Candidate, InvalidCandidate, _by_position, validate
 from .assemble import Adapter, NormalEquations, TeacherCache, gather_positions, parent_normalization
 from .search import SearchConfig, SearchSpace, Strategy, encode, register_strategy
 
@@ -25,7 +25,7 @@ __all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'images_key', 'score
 # %% ../nbs/09c_dna.ipynb #38c0a757
 def teacher_blocks(kb, teacher: str) -> list:
     "The body modules of network `teacher`, in order."
-    blocks = sorted((r for r in kb.modules_of(teacher) if r.kind == 'body'), key=lambda r: r.position)
+    blocks = [r for r in _by_position(kb, teacher) if r.kind == 'body']
     if not blocks: raise ValueError(f"{teacher!r} has no body modules in the knowledge base (networks: {', '.join(kb.models())})")
     return blocks
 
@@ -63,9 +63,9 @@ def images_key(images_u8: torch.Tensor) -> str:
     "A short hash of a batch of uint8 images (the context block scores are kept under)."
     return sha256_bytes(images_u8.detach().to('cpu').contiguous().numpy().tobytes())[:16]
 
-def _context(block, cache: TeacherCache, n_images: int, ridge: float) -> dict:
-    "What block scores of `block` depend on: the block's weights, the images and the fitting settings."
-    return dict(block=block.id, weights=getattr(block, 'weights_sha256', None), images=images_key(cache.images[:n_images]),
+def _context(block, cache: TeacherCache, images: str, ridge: float) -> dict:
+    "What block scores of `block` depend on: the block's weights, the images (their `images_key`) and the fitting settings."
+    return dict(block=block.id, weights=getattr(block, 'weights_sha256', None), images=images,
                 positions=cache.k, seed=cache.seed, ridge=ridge, method='dna/1')
 
 @torch.no_grad()
@@ -96,16 +96,21 @@ def score_blocks(kb, # the knowledge base (block scores are stored in it)
     blocks, device = teacher_blocks(kb, teacher), cache.device
     images = cache.images[:n_images]
     if len(images) < 4: raise ValueError(f"block scores need at least 4 calibration images, the cache has {len(cache.images)}")
-    recs = sorted(kb.modules_of(teacher), key=lambda r: r.position)
+    recs, key = _by_position(kb, teacher), images_key(images)
+    loaded = {}  # modules loaded in this call: one module stands in for many blocks
+    def load(mid):
+        if mid not in loaded: loaded[mid] = kb.load_module(mid, device=device).eval()
+        return loaded[mid]
     mean, std = parent_normalization(kb, teacher)
     x = torch.cat([b for b, _ in normalized_batches(images, batch_size, mean, std, device=device)])
-    x = _run(kb.load_module(recs[0].id, device=device).eval(), x, batch_size)  # the teacher's stem
+    x = _run(load(recs[0].id), x, batch_size)  # the teacher's stem
     table = []
     for block in progress_bar(blocks, desc=f'block scores {teacher}', disable=not progress, leave=False):
         opts = block_options(kb, space, block)
-        ctx = _context(block, cache, n_images, ridge)
+        ctx = _context(block, cache, key, ridge)
         known = {**kb.measurements('dna', ctx), **{None: v for v in kb.measurements('dna-skip', ctx).values()}}
-        y = _run(kb.load_module(block.id, device=device).eval(), x, batch_size)
+        y = _run(load(block.id), x, batch_size)
+        idx = cache.positions(*y.shape[-2:])[:n_images].to(device)  # the pixels every option is judged at
         new, new_skip = {}, {}
         for mid in opts:
             if mid in known: continue
@@ -119,8 +124,7 @@ def score_blocks(kb, # the knowledge base (block scores are stored in it)
                 eq = NormalEquations(adapter.cin, adapter.cout, device)
                 eq.add(gather_positions(pooled, cache.positions(*pooled.shape[-2:])[:n_images].to(device)), target)
                 adapter.set_affine(*eq.solve(ridge))
-                out = _run(kb.load_module(mid, device=device).eval(), _run(adapter, x, batch_size), batch_size)
-            idx = cache.positions(*y.shape[-2:])[:n_images].to(device)
+                out = _run(load(mid), _run(adapter, x, batch_size), batch_size)
             err = min(1.0, max(0.0, 1 - _fit_r2(out.float(), y.float(), idx, ridge)))
             (new_skip if mid is None else new)[mid] = (err, {})
         if new: kb.put_measurements('dna', ctx, new)
@@ -201,7 +205,7 @@ def best_chains(table: list[list[BlockScore]], # per teacher block, its options
 def dna_candidates(kb, space: SearchSpace, teacher: str, table: list[list[BlockScore]], budgets: Sequence[float],
                    cost: str = 'params', k: int = 8) -> list[list[Candidate]]:
     "Per budget, the valid candidates (the teacher's stem and head around each chain) in order of summed error."
-    recs = sorted(kb.modules_of(teacher), key=lambda r: r.position)
+    recs = _by_position(kb, teacher)
     out = []
     for b in budgets:
         cands = []
@@ -243,7 +247,7 @@ class DNAStrategy(Strategy):
     def _budgets(self, tables: dict) -> list[float]:
         "The budget ladder: from the cheapest chain of any teacher (with stem and head) to the largest teacher."
         def total(t, pick):
-            recs = sorted(self.kb.modules_of(t), key=lambda r: r.position)
+            recs = _by_position(self.kb, t)
             return getattr(recs[0], self.cost) + getattr(recs[-1], self.cost) + sum(pick(getattr(s, self.cost) for s in row) for row in tables[t])
         lo, hi = min(total(t, min) for t in tables), max(sum(getattr(r, self.cost) for r in self.kb.modules_of(t)) for t in tables)
         limit = dict(params=self.config.max_params, flops=self.config.max_flops)[self.cost]

@@ -18,7 +18,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from .core import Record, atomic_write_bytes, progress_bar, sha256_bytes
-from .arch import Candidate, InvalidCandidate, validate, from_parent
+from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
@@ -57,10 +57,6 @@ class SearchSpace(Record):
         return out
 
 # %% ../nbs/09_search.ipynb #4c6354c7
-def _by_position(kb, parent: str) -> list:
-    "The modules of `parent` in network order."
-    return sorted(kb.modules_of(parent), key=lambda r: r.position)
-
 def search_space(kb, parents: Sequence[str] | None = None) -> SearchSpace:
     "The encoding of the mixtures of `parents`' modules (default: every network of `kb`)."
     parents = tuple(sorted(parents or kb.models()))

@@ -1,6 +1,9 @@
 "What the benchmark scripts share: the knowledge base they run on, and their command-line basics."
 from __future__ import annotations
-import argparse
+import argparse, json
+from pathlib import Path
+
+import numpy as np
 
 from modulenas.kb import KnowledgeBase
 
@@ -24,3 +27,44 @@ def base_parser(description: str, n_cands: int) -> argparse.ArgumentParser:
     ap.add_argument('--models', type=str, default='resnet*', help='zoo models (a pattern) for a new knowledge base')
     ap.add_argument('--n-cands', type=int, default=n_cands, help='candidates: the zoo networks, then random mixtures')
     return ap
+
+
+def add_search_args(ap: argparse.ArgumentParser, out: str) -> None:
+    "The arguments of the benchmarks that run searches side by side (dna.py, adwp.py): batches, budgets, draws, device, output."
+    ap.add_argument('--pop-size', type=int, default=10, help='candidates per batch, both searches')
+    ap.add_argument('--param-budgets', type=lambda v: [float(x) for x in v.split(',')], default=[300_000, 500_000],
+                    help='parameter budgets to report the best network under, comma-separated')
+    ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples of the tau intervals')
+    ap.add_argument('--device', type=str, default='cpu', help='device')
+    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    ap.add_argument('--out', type=str, default=out, help='JSON results; the two search runs go beside it')
+
+
+def best_under(recs: dict, budget: float) -> float | None:
+    "The best validation score among the successfully scored archive records of at most `budget` parameters."
+    ok = [r['result']['score'] for r in recs.values() if r['result'].get('error') is None and r['result']['params'] <= budget]
+    return max(ok) if ok else None
+
+
+def side_by_side_rows(runs: list[tuple[dict, dict]], param_budgets: list, parents: set = frozenset()) -> list[dict]:
+    "Per run (its leading table cells, its archive records): the validation hypervolume of error and parameters on one set of scales for all runs (also without the `parents`' keys), and the best accuracy under each parameter budget."
+    from modulenas.search import hv_scales, hypervolume
+    F = lambda recs: np.array([[1 - r['result']['score'], r['result']['params']] for r in recs.values()
+                               if r['result'].get('error') is None], dtype=float).reshape(-1, 2)
+    scales = hv_scales(np.concatenate([F(recs) for _, recs in runs]), ('error', 'params'))
+    rows = []
+    for cells, recs in runs:
+        new = {k: r for k, r in recs.items() if k not in parents}
+        row = dict(cells, hypervolume=f'{hypervolume(F(recs), scales):.4f}', **{'new networks alone': f'{hypervolume(F(new), scales):.4f}'})
+        for b in param_budgets:
+            best = best_under(recs, b)
+            row[f'best val <= {b / 1e6:g}M'] = '-' if best is None else f'{best:.4f}'
+        rows.append(row)
+    return rows
+
+
+def write_report(out: str, report: dict) -> None:
+    "Write the results file `out` (JSON), making its folder."
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1))
+    print(f'wrote {out}')

@@ -23,18 +23,17 @@ from __future__ import annotations
 import argparse, json, time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from modulenas.core import render_table
 from modulenas.data import get_splits
 from modulenas.arch import Candidate
 from modulenas.kb import KnowledgeBase
-from modulenas.evaluate import EvalConfig, Evaluator
-from modulenas.search import SearchConfig, hv_scales, hypervolume, search, search_space
+from modulenas.evaluate import EvalConfig, Evaluator, zoo_candidates
+from modulenas.search import SearchConfig, search, search_space
 from modulenas.dna import DNAStrategy, block_score, score_blocks
 
-from _common import Formatter
+from _common import Formatter, add_search_args, side_by_side_rows, write_report
 from fidelity import fidelity_stats, summary_rows
 
 SCORES = ('acc_stitched', 'dna_block', 'params')
@@ -71,12 +70,6 @@ def run_search(kb, data, cfg_eval: EvalConfig, device: str, run_dir: Path, strat
     return {k: res.archive[k] for k in res.evaluated[strategy]}, time.perf_counter() - t0
 
 
-def best_under(recs: dict, budget: float) -> float | None:
-    "The best validation score among the feasible records of at most `budget` parameters."
-    ok = [r['result']['score'] for r in recs.values() if r['result'].get('error') is None and r['result']['params'] <= budget]
-    return max(ok) if ok else None
-
-
 def main(kb: str, fidelity: str, n_images: int, budget: int, pop_size: int, param_budgets: list, draws: int,
          device: str, threads: int | None, out: str):
     if threads: torch.set_num_threads(threads)
@@ -98,23 +91,14 @@ def main(kb: str, fidelity: str, n_images: int, budget: int, pop_size: int, para
     per_cand = dna_s / max(1, len(dna_recs))
     n_nsga = max(pop_size, round(dna_total / per_cand))
     nsga_recs, nsga_s = run_search(knowledge, data, cfg_eval, device, runs/'nsga2', 'nsga2', n_nsga, pop_size, a['seed'])
-    F = lambda recs: np.array([[1 - r['result']['score'], r['result']['params']] for r in recs.values()
-                               if r['result'].get('error') is None], dtype=float).reshape(-1, 2)
-    scales = hv_scales(np.concatenate([F(dna_recs), F(nsga_recs)]), ('error', 'params'))
-    side = []
-    for name, recs, secs in (('dna', dna_recs, dna_total), ('nsga2', nsga_recs, nsga_s)):
-        row = {'strategy': name, 'candidates': len(recs), 'seconds': f'{secs:.0f}', 'hypervolume': f'{hypervolume(F(recs), scales):.4f}'}
-        for b in param_budgets:
-            best = best_under(recs, b)
-            row[f'best val <= {b / 1e6:g}M'] = '-' if best is None else f'{best:.4f}'
-        side.append(row)
+    side = side_by_side_rows([({'strategy': name, 'candidates': len(recs), 'seconds': f'{secs:.0f}'}, recs)
+                              for name, recs, secs in (('dna', dna_recs, dna_total), ('nsga2', nsga_recs, nsga_s))], param_budgets,
+                             {c.key for c in zoo_candidates(knowledge)})
     print(render_table(side))
     report = dict(args=dict(kb=kb, fidelity=fidelity, n_images=n_images, budget=budget, pop_size=pop_size,
                             param_budgets=param_budgets, device=device, threads=threads, fidelity_args=a),
                   fidelity=part1, side_by_side=side, seconds_per_candidate=per_cand)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(report, indent=1))
-    print(f'wrote {out}')
+    write_report(out, report)
 
 
 def parse_args(argv=None) -> dict:
@@ -123,13 +107,7 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--fidelity', type=str, default='runs/fidelity.json', help='results file of benchmarks/fidelity.py')
     ap.add_argument('--n-images', type=int, default=256, help='calibration images the block scores are measured on')
     ap.add_argument('--budget', type=int, default=40, help='candidates of the dna search')
-    ap.add_argument('--pop-size', type=int, default=10, help='candidates per batch, both searches')
-    ap.add_argument('--param-budgets', type=lambda v: [float(x) for x in v.split(',')], default=[300_000, 500_000],
-                    help='parameter budgets to report the best network under, comma-separated')
-    ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples of the tau intervals')
-    ap.add_argument('--device', type=str, default='cpu', help='device')
-    ap.add_argument('--threads', type=int, default=None, help='torch CPU threads')
-    ap.add_argument('--out', type=str, default='runs/dna.json', help='JSON results; the two search runs go beside it')
+    add_search_args(ap, 'runs/dna.json')
     return vars(ap.parse_args(argv))
 
 

@@ -9,7 +9,7 @@ The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records,
 `modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base's storage), `modulenas.ingest` (cutting networks into it), `modulenas.arch`
 (candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.testing`
 (weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2`,
-`modulenas.random_search` and `modulenas.dna`, `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the
+`modulenas.random_search` and `modulenas.dna`, `modulenas.adwp` (predicted stitching adapters, screening), `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the
 console scripts) and `modulenas.distributed` (evaluation on Ray).
 
 Modules:
@@ -40,6 +40,7 @@ _EXPORTS = {
     'export_network': 'export', 'load_network': 'export', 'export_onnx': 'export',
     'search_main': 'pipeline', 'resume_main': 'pipeline', 'finetune_main': 'pipeline', 'run_main': 'pipeline',
     'RayEvaluator': 'distributed',
+    'AdapterPredictor': 'adwp', 'ScreenedEvaluator': 'adwp',
 }
 __all__ = sorted(_EXPORTS)
 

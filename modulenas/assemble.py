@@ -14,15 +14,16 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .core import Record, as_device, autocast, module_device
+from .core import Record, as_device, autocast, module_device, sha256_bytes
 from .data import net_normalization, normalized_batches
 from .train import train_steps
 from .arch import Candidate, Slot, plan, needs_adapter
 
 # %% auto #0
-__all__ = ['Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs', 'AssembledNet', 'ModulePool',
-           'parent_normalization', 'assemble', 'recalibrate_bn', 'TeacherCache', 'AdapterFit', 'fit_adapters',
-           'ClassifierFit', 'classifier_inputs', 'fit_classifier', 'refinable_parameters', 'refine', 'needs_adapter']
+__all__ = ['ADAPTER_METHOD', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs',
+           'AssembledNet', 'ModulePool', 'parent_normalization', 'assemble', 'recalibrate_bn', 'images_key',
+           'TeacherCache', 'AdapterFit', 'fit_adapters', 'adapter_context', 'keep_adapters', 'ClassifierFit',
+           'classifier_inputs', 'fit_classifier', 'refinable_parameters', 'refine', 'needs_adapter']
 
 # %% ../nbs/07_assemble.ipynb #f99c92b8
 _all_ = ['needs_adapter']
@@ -248,6 +249,10 @@ def recalibrate_bn(net: nn.Module,  # network to recalibrate, in place
     return net
 
 # %% ../nbs/07_assemble.ipynb #4735dc74
+def images_key(images_u8: torch.Tensor) -> str:
+    "A short hash of a batch of uint8 images: the context that measurements made on them are kept under."
+    return sha256_bytes(images_u8.detach().to('cpu').contiguous().numpy().tobytes())[:16]
+
 class TeacherCache:
     "Each parent's features at each of its cut points on fixed calibration images, at sampled pixels; LRU by bytes."
     def __init__(self, kb,  # knowledge base with the parents' modules
@@ -397,6 +402,38 @@ def fit_adapters(net: AssembledNet,  # assembled network; its adapters are fitte
             if i == todo[-1]: break
             acts = [module(adapter(a)) for a in acts]
     return fits
+
+# %% ../nbs/07_assemble.ipynb #eebaf537
+ADAPTER_METHOD = 'adapter/1'  # what kept adapters are tagged with (changes when the fitting changes)
+
+def adapter_context(cache: TeacherCache, ridge: float) -> dict:
+    "The context fitted adapters are kept under: the calibration images, the sampled pixels and the ridge penalty."
+    if getattr(cache, '_images_key', None) is None: cache._images_key = images_key(cache.images)
+    return dict(images=cache._images_key, positions=cache.k, seed=cache.seed, ridge=float(ridge), method=ADAPTER_METHOD)
+
+@torch.no_grad()
+def keep_adapters(kb, # a knowledge base with `put_tensors` (others are skipped: returns 0)
+                  net: AssembledNet, # a network whose adapters were fitted
+                  fits: Sequence[AdapterFit], # what `fit_adapters` returned for it
+                  cache: TeacherCache, # the teacher cache they were fitted against
+                  ridge: float, # the ridge penalty they were fitted with
+                 ) -> int:
+    "Add the fitted adapters of `net` to the running means kept in `kb` (kind 'adapter', one row per module pair); returns how many."
+    if not fits or not hasattr(kb, 'put_tensors'): return 0
+    ids, items, ctx = [s.id for s in net.plan], {}, adapter_context(cache, ridge)
+    for f in fits:
+        a, src, dst = net.adapters[f.slot], ids[f.slot - 1], ids[f.slot]
+        items[f'{src}>{dst}'] = (dst, {'weight': a.conv.weight.detach().reshape(a.cout, a.cin).float().cpu(),
+                                       'bias': a.conv.bias.detach().float().cpu()},
+                                 dict(src=src, dst=dst, factor=a.factor, n=1, r2=f.r2, r2_raw=f.r2_raw, samples=f.samples))
+    old = kb.tensors('adapter', ctx, keys=list(items)) if hasattr(kb, 'tensors') else {}
+    for key, (_, ots, od) in old.items():  # the same pair fitted before (after other upstream modules): the mean of all
+        mid, ts, d = items[key]
+        n = od.get('n', 1)
+        mean = lambda u, v: (u * n + v) / (n + 1)
+        items[key] = (mid, {k: mean(ots[k], ts[k]) for k in ts}, dict(d, n=n + 1, r2=mean(od['r2'], d['r2']),
+                                                                     r2_raw=mean(od['r2_raw'], d['r2_raw'])))
+    return kb.put_tensors('adapter', ctx, items)
 
 # %% ../nbs/07_assemble.ipynb #be3764c9
 @dataclasses.dataclass(frozen=True)

@@ -43,9 +43,16 @@ def _check_build_args(models: str, granularity: str) -> list[str]:
     return names
 
 # %% ../nbs/10_cli.ipynb #ad7cfa2f
+def _load_model_plugins(plugins: str | None) -> None:
+    "Import the comma-separated modules or .py files `plugins`, which register networks of their own (`zoo.register_model`)."
+    from modulenas.search import load_plugins
+    try: load_plugins([p.strip() for p in (plugins or '').split(',') if p.strip()])
+    except (FileNotFoundError, ValueError) as e: _fail(str(e))
+
 def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'block', offline: bool = False,
-                  replace: bool = False, progress: bool = True) -> dict:
-    "Build (or extend) the knowledge base at `out` from the zoo models matching `models`; returns a summary."
+                  replace: bool = False, progress: bool = True, plugins: str | None = None) -> dict:
+    "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
+    _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, KnowledgeBase(out) as kb:
@@ -68,9 +75,10 @@ def build_kb(
     granularity: str = 'block',  # where to cut: 'cut' (every legal cut), 'block' or 'stage'
     offline: bool = False,  # never download: read weights only from $MODULENAS_SHARED/zoo
     replace: bool = False,  # re-add models already in the knowledge base
+    plugins: str = None,  # comma-separated modules or .py files registering networks of your own (modulenas.zoo.register_model)
 ):
     "Cut the zoo's pretrained models into modules and store them in a knowledge base."
-    s = _run_cli(build_kb_main, out, models, granularity, offline, replace)
+    s = _run_cli(build_kb_main, out, models, granularity, offline, replace, True, plugins)
     for msg in s['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(f"knowledge base {s['path']}: {s['modules']} modules from {len(s['models'])} models "
           f"({', '.join(s['models'])}); added {', '.join(s['added']) or 'nothing new'} in {s['seconds']} s")

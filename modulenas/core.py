@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'as_device', 'set_seed', 'sha256_bytes',
-           'sha256_file', 'atomic_write_bytes', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype',
-           'autocast', 'render_table', 'progress_bar']
+__all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'as_device', 'usable_device', 'set_seed',
+           'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'Record', 'count_params', 'module_device',
+           'count_flops', 'amp_dtype', 'autocast', 'render_table', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -68,6 +68,19 @@ def default_device() -> torch.device:
 def as_device(device: str | torch.device | None = None) -> torch.device:
     "`device` as a `torch.device`; `None` means `default_device()`."
     return default_device() if device is None else torch.device(device)
+
+def usable_device(device: str | torch.device | None = None) -> torch.device:
+    "`as_device(device)`, or a `ValueError` in one line when this machine cannot run on it (an unknown name, no CUDA GPU, no such GPU)."
+    try: d = as_device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use cpu, cuda or cuda:N") from None
+    if d.type == 'cuda':
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0: raise ValueError(f"device {str(device)!r} asked for, but this machine has no usable CUDA GPU: use --device cpu")
+        if d.index is not None and d.index >= n: raise ValueError(f"device {str(device)!r} asked for, but this machine has {n} CUDA GPU(s)")
+    elif d.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r} asked for, but MPS is not available on this machine: use --device cpu")
+    elif d.type not in ('cpu', 'cuda', 'mps'): raise ValueError(f"device {str(device)!r} is not supported: use cpu, cuda or cuda:N")
+    return d
 
 # %% ../nbs/00_core.ipynb #c10bccbd
 def set_seed(seed: int) -> torch.Generator:

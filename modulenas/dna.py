@@ -12,15 +12,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import Record, progress_bar, sha256_bytes
+from .core import Record, progress_bar
 from .data import normalized_batches
 from .arch import Candidate, InvalidCandidate, _by_position, validate
-from .assemble import Adapter, NormalEquations, TeacherCache, gather_positions, parent_normalization
+from .assemble import Adapter, NormalEquations, TeacherCache, gather_positions, images_key, parent_normalization
 from .search import SearchConfig, SearchSpace, Strategy, encode, register_strategy
 
 # %% auto #0
-__all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'images_key', 'score_blocks', 'plot_block_scores', 'chain_error',
-           'block_score', 'best_chains', 'dna_candidates', 'DNAStrategy']
+__all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'score_blocks', 'plot_block_scores', 'chain_error', 'block_score',
+           'best_chains', 'dna_candidates', 'DNAStrategy']
 
 # %% ../nbs/09c_dna.ipynb #38c0a757
 def teacher_blocks(kb, teacher: str) -> list:
@@ -59,10 +59,6 @@ def _cost(kb, block, mid: str | None) -> tuple[int, int]:
     return r.params + adapter, r.flops + adapter * hw
 
 # %% ../nbs/09c_dna.ipynb #71d0b866
-def images_key(images_u8: torch.Tensor) -> str:
-    "A short hash of a batch of uint8 images (the context block scores are kept under)."
-    return sha256_bytes(images_u8.detach().to('cpu').contiguous().numpy().tobytes())[:16]
-
 def _context(block, cache: TeacherCache, images: str, ridge: float) -> dict:
     "What block scores of `block` depend on: the block's weights, the images (their `images_key`) and the fitting settings."
     return dict(block=block.id, weights=getattr(block, 'weights_sha256', None), images=images,

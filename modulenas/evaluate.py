@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/evaluate.html.md"""
 
 # %% ../nbs/08_evaluate.ipynb #953c9656
 from __future__ import annotations
-import contextlib, dataclasses, math, statistics, time
+import contextlib, dataclasses, math, sqlite3, statistics, time, warnings
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -19,7 +19,7 @@ from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_pa
 from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import train_steps, warmup_cosine
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
-from .assemble import assemble, fit_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
+from .assemble import assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
@@ -47,6 +47,7 @@ class EvalConfig(Record):
     fit_head: bool = True               # refit the classifier in closed form on the calibration images (with adapters)
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
+    keep_adapters: bool = True          # store the fitted adapters in the knowledge base (for `modulenas.adwp`)
 
 # %% ../nbs/08_evaluate.ipynb #86e4eaea
 def resolve_config(config: EvalConfig, device) -> EvalConfig:
@@ -144,6 +145,7 @@ class EvalResult(Record):
     n_val: int = 0                  # validation images scored
     config: dict | None = None      # the resolved `EvalConfig`
     head_refit: bool | None = None  # whether the classifier was refitted in closed form (None: not tried)
+    acc_predicted: float | None = None  # accuracy with predicted adapters, when a screening scored it (`modulenas.adwp`)
 
     @property
     def ok(self) -> bool:
@@ -239,6 +241,15 @@ def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, con
     return fit, head
 
 # %% ../nbs/08_evaluate.ipynb #233d693a
+def _keep(kb, net, fit, cache, ridge) -> None:
+    "Keep the fitted adapters in `kb`; a knowledge base that cannot be written to is told about once, not fatal."
+    try: keep_adapters(kb, net, fit, cache, ridge)
+    except sqlite3.OperationalError as e:
+        if not getattr(kb, '_warned_keep', False):
+            warnings.warn(f"fitted adapters are not kept: the knowledge base cannot be written to ({e})", stacklevel=3)
+            try: kb._warned_keep = True
+            except AttributeError: pass
+
 def _adapter_r2(fit) -> tuple:
     "R^2 values out of `fit_adapters`' statistics (a list of records/dicts/floats)."
     out = []
@@ -267,6 +278,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
         if cfg.raw:
             with _timed(stage_s, 'raw', device): acc['raw'] = accuracy(net, val, **run)
         fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
+        if cfg.keep_adapters and fit: _keep(kb, net, fit, teacher_cache, cfg.ridge)
         if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None:
             with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network

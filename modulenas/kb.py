@@ -117,6 +117,16 @@ _MEASUREMENTS = """CREATE TABLE IF NOT EXISTS measurements (
         detail TEXT NOT NULL,                -- JSON: everything else measured
         added TEXT NOT NULL,
         PRIMARY KEY (module_id, kind, context))"""
+# Tensors measured of modules or pairs of modules (fitted stitching adapters, feature statistics), as safetensors bytes.
+_TENSORS = """CREATE TABLE IF NOT EXISTS tensors (
+        kind TEXT NOT NULL,                  -- what they are, e.g. 'adapter'
+        key TEXT NOT NULL,                   -- which ones, e.g. 'resnet20:03>resnet56:10'
+        context TEXT NOT NULL,               -- JSON: the images and settings they were computed with
+        module_id TEXT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,  -- the module they go with
+        data BLOB NOT NULL,                  -- safetensors bytes (no pickle)
+        detail TEXT NOT NULL,                -- JSON: everything else measured
+        added TEXT NOT NULL,
+        PRIMARY KEY (kind, key, context))"""
 
 # %% ../nbs/05_kb.ipynb #9f52db75
 def _fsync_dir(path: Path) -> None:
@@ -220,7 +230,7 @@ def _init_schema(self: KnowledgeBase) -> None:
         if not tables:
             with self._transaction() as db:
                 if not db.execute(tables_sql).fetchone():  # still empty now that we hold the write lock
-                    for sql in _SCHEMA + [_MEASUREMENTS]: db.execute(sql)
+                    for sql in _SCHEMA + [_MEASUREMENTS, _TENSORS]: db.execute(sql)
                     db.execute("INSERT INTO kb_info VALUES ('schema_version', ?), ('created', ?)", (str(SCHEMA_VERSION), _now()))
             tables = {r[0] for r in self._rows(tables_sql)}
     except sqlite3.DatabaseError as e: raise KnowledgeBaseError(f"{self.index_path} is not a usable SQLite index: {e}") from None
@@ -228,10 +238,10 @@ def _init_schema(self: KnowledgeBase) -> None:
     version = int(self._rows("SELECT value FROM kb_info WHERE key = 'schema_version'")[0][0])
     if version > SCHEMA_VERSION:
         raise KnowledgeBaseError(f"{self.path} has schema version {version}; this modulenas reads up to {SCHEMA_VERSION}: upgrade modulenas")
-    if 'measurements' not in tables:
+    if not {'measurements', 'tensors'} <= tables:
         try:
-            with self._transaction() as db: db.execute(_MEASUREMENTS)
-        except sqlite3.OperationalError: pass  # a read-only index: it has no measurements to read either
+            with self._transaction() as db: db.execute(_MEASUREMENTS); db.execute(_TENSORS)
+        except sqlite3.OperationalError: pass  # a read-only index: it has none to read either
 
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
@@ -672,6 +682,43 @@ def measurements(self: KnowledgeBase, kind: str, # who measured
     "Module id -> (value, detail) of the measurements of `kind` recorded under `context`."
     rows = self._rows("SELECT module_id, value, detail FROM measurements WHERE kind = ? AND context = ?", (kind, _context_json(context)))
     return {r['module_id']: (r['value'], json.loads(r['detail'])) for r in rows}
+
+# %% ../nbs/05_kb.ipynb #5c60c671
+@patch
+def put_tensors(self: KnowledgeBase, kind: str, # what they are, e.g. 'adapter'
+                context: dict, # with what images and settings (plain JSON data)
+                items: dict, # key -> (module id, {name: tensor}, detail dict)
+               ) -> int:
+    "Record tensors of `kind` under `context` (safetensors bytes, in one transaction), replacing earlier ones; returns how many."
+    ctx, now = _context_json(context), _now()
+    rows = [(kind, key, ctx, mid, safetensors.torch.save({k: t.detach().to('cpu').contiguous() for k, t in tensors.items()}),
+             json.dumps(detail or {}), now) for key, (mid, tensors, detail) in items.items()]
+    try:
+        with self._transaction() as db: db.executemany("INSERT OR REPLACE INTO tensors VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    except sqlite3.IntegrityError:
+        unknown = [mid for mid, _, _ in items.values() if mid not in self]
+        raise KnowledgeBaseError(f"tensors of modules not in the knowledge base: {', '.join(unknown[:5])}") from None
+    return len(rows)
+
+@patch
+def tensors(self: KnowledgeBase, kind: str, # what they are
+            context: dict | None = None, # the context they were recorded under (None: every context)
+            keys: Sequence[str] | None = None, # only these keys (None: all)
+           ) -> dict:
+    "Key -> (module id, {name: tensor}, detail) of the tensors of `kind` (under `context`); with every context, later rows win."
+    sql, args = "SELECT key, module_id, data, detail FROM tensors WHERE kind = ?", [kind]
+    if context is not None: sql += " AND context = ?"; args.append(_context_json(context))
+    if keys is not None:
+        keys = list(keys)
+        if not keys: return {}
+        sql += f" AND key IN ({', '.join('?' * len(keys))})"; args += keys
+    return {r['key']: (r['module_id'], safetensors.torch.load(r['data']), json.loads(r['detail']))
+            for r in self._rows(sql + " ORDER BY added, rowid", args)}
+
+@patch
+def tensor_contexts(self: KnowledgeBase, kind: str) -> list[dict]:
+    "The contexts tensors of `kind` are recorded under."
+    return [json.loads(r[0]) for r in self._rows("SELECT DISTINCT context FROM tensors WHERE kind = ? ORDER BY context", (kind,))]
 
 # %% ../nbs/05_kb.ipynb #a1b2c3d5
 from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, child_path, default_device, progress_bar, render_table
+from .core import as_device, atomic_write_bytes, child_path, progress_bar, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import PROTOCOLS
 from .cli import CLIError, _fail, _run_cli, build_kb_main
@@ -23,9 +23,10 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main', 'resume_main', 'new_front', 'choose_winners',
-           'finetune_main', 'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report',
-           'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main', 'resume_main',
+           'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune', 'export_main',
+           'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli',
+           'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -67,6 +68,36 @@ def _evaluator_for(setup: dict, workers: int = 0, ray_address: str | None = None
     from modulenas.kb import KnowledgeBase
     return KnowledgeBase(setup['kb'], create=False), evaluator
 
+PREDICTORS = ('closed-form', 'trained')  # what --predictor accepts
+MIN_PAIRS = 20  # module pairs with kept adapters a trained predictor needs
+
+def _screen_setup(keep: float, predictor: str, workers: int = 0, ray_address: str | None = None) -> dict | None:
+    "The screening settings of a run (None: off), or a `CLIError` naming the bad one."
+    if not keep: return None
+    if not 0 < keep <= 1: _fail(f"--predict-adapters takes the share of each batch to fit and score in full, between 0 and 1, not {keep!r}")
+    if predictor not in PREDICTORS: _fail(f"--predictor must be one of {', '.join(PREDICTORS)}, not {predictor!r}")
+    if workers or ray_address: _fail("--predict-adapters screens in this process: it cannot be combined with --workers or --ray-address")
+    return dict(keep=float(keep), predictor=predictor)
+
+def _screened(kb, evaluator, screen: dict | None, run_dir):
+    "`evaluator`, wrapped in a screening with predicted adapters when `screen` asks for one (see `modulenas.adwp`)."
+    if not screen: return evaluator
+    from modulenas.adwp import ScreenedEvaluator, feature_stats, fit_predictor, kept_pairs, load_predictor, save_predictor
+    predictor = None
+    if screen['predictor'] == 'trained':  # trained once, on the adapters kept so far, and kept with the run
+        path = Path(run_dir)/'adapter_predictor.safetensors'
+        if path.exists(): predictor = load_predictor(path)
+        else:
+            stats = feature_stats(kb, evaluator.data.calib.images[:256], device=evaluator.device)
+            pairs = kept_pairs(kb, stats)
+            if len(pairs) < MIN_PAIRS:
+                _fail(f"--predictor trained learns from fitted adapters of at least {MIN_PAIRS} module pairs; the knowledge base "
+                      f"keeps {len(pairs)}: run a plain search first (every evaluation keeps its adapters), or use --predictor closed-form")
+            predictor, _ = fit_predictor(kb, stats, pairs, held_fraction=0.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_predictor(predictor, path)
+    return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
+
 def _split(s: str | None) -> tuple:
     "A comma-separated list as a tuple of its non-empty items."
     return tuple(p.strip() for p in (s or '').split(',') if p.strip())
@@ -76,7 +107,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
                 max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
                 seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half', plugins: str | None = None,
-                workers: int = 0, ray_address: str | None = None) -> SearchResult:
+                workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
+                predictor: str = 'closed-form') -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     objs, plugs = _split(objectives), _split(plugins)
@@ -85,12 +117,15 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
                        max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms)
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
-    device = str(device or default_device())
+    device = str(usable_device(device))
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0)
+    screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg,
                          device, plugs)
+    if screen: setup['setup']['screen'] = screen
     kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
+    evaluator = _screened(kb_obj, evaluator, screen, run_dir)
     try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
     finally: getattr(evaluator, 'close', lambda: None)()
 
@@ -100,7 +135,13 @@ def resume_main(run_dir, workers: int = 0, ray_address: str | None = None, progr
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
     cfg = json.loads(path.read_text())
     if 'setup' not in cfg: raise ValueError(f"{path} has no setup (made by search(), not modulenas-search): call resume with a kb and an evaluator")
+    if not cfg['setup'].get('factory'):
+        try: usable_device(cfg['setup']['device'])
+        except ValueError as e: raise ValueError(f"{path} was made to run on {cfg['setup']['device']}: {e}") from None
+    screen = cfg['setup'].get('screen')
+    if screen: _screen_setup(screen['keep'], screen['predictor'], workers, ray_address)
     kb, evaluator = _evaluator_for(cfg['setup'], workers, ray_address)
+    evaluator = _screened(kb, evaluator, screen, run_dir)
     try: return resume(run_dir, kb, evaluator, progress=progress)
     finally: getattr(evaluator, 'close', lambda: None)()
 
@@ -138,8 +179,9 @@ def _setup_parts(run: dict, device=None):
     setup = run['config'].get('setup')
     if not setup: _fail("the run's config.json says nothing about its knowledge base and data (made by search(), not modulenas-search)")
     if not (Path(setup['kb'])/'index.sqlite').exists(): _fail(f"the run's knowledge base {setup['kb']} is gone")
-    dev = as_device(device or setup['device'])
-    if dev.type == 'cuda' and not torch.cuda.is_available(): dev = as_device('cpu')
+    try: dev = usable_device(device) if device else as_device(setup['device'])
+    except ValueError as e: _fail(str(e))
+    if dev.type == 'cuda' and not torch.cuda.is_available(): dev = as_device('cpu')  # the run's own device, on a machine without it
     return KnowledgeBase(setup['kb'], create=False), get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), dev
 
 def _export_onnx(net, folder: Path, x) -> dict:
@@ -367,7 +409,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
     b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
            strategies=strategies)
-    try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip()))
+    try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip())); usable_device(device)
     except ValueError as e: _fail(str(e))
     from modulenas.export import onnx_available
     out, times, t0 = Path(out), {}, time.perf_counter()
@@ -422,13 +464,16 @@ def search_cli(
     ray_address: str = None,  # evaluate on the running Ray cluster at this address (see `ray start`)
     no_zoo: bool = False,  # do not seed the population with the parent networks
     protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
+    predict_adapters: float = 0.0,  # screen each batch with predicted adapters and fit only this share of it (0: off)
+    predictor: str = 'closed-form',  # with --predict-adapters: closed-form (from feature statistics) or trained (on kept adapters)
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
         _check_kb(kb)
         return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
                               n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
-                              protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address)
+                              protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
+                              predict_adapters=predict_adapters, predictor=predictor)
     print(summary_text(_run_cli(go)))
 
 @call_parse

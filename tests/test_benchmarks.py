@@ -103,6 +103,22 @@ def test_fidelity(tmp_path, kb_dir):
     side = {row['strategy']: row for row in dna['side_by_side']}
     assert set(side) == {'dna', 'nsga2'} and side['dna']['candidates'] == 4 and side['nsga2']['candidates'] >= 2
     assert (tmp_path / 'dna' / 'dna' / 'pareto.json').exists() and (tmp_path / 'dna' / 'nsga2' / 'pareto.json').exists()
+    # and so does the adwp benchmark: predicted adapters learned, ranked against fitted and fine-tuned, screening beside plain
+    adwp_out = tmp_path / 'adwp.json'
+    r4 = run_script('adwp.py', '--kb', kb_dir.with_name('kb_mixed'), '--fidelity', out, '--n-collect', 3, '--steps', 20,
+                    '--budget', 4, '--pop-size', 2, '--draws', 100, '--threads', 1, '--out', adwp_out)
+    assert r4.returncode == 0, r4.stderr
+    adwp = json.loads(adwp_out.read_text())
+    learn = adwp['learning']
+    assert learn['collected'] == 3 and learn['kept_adapters'] > 0 and learn['n_train'] + learn['n_held'] == learn['pairs']
+    fid = adwp['fidelity']
+    assert len(fid['rows']) == 6 and set(fid['vs_finetuned'][0]['kendall_tau']) == {'acc_closed_form', 'acc_predicted', 'acc_stitched', 'params'}
+    assert all(0 <= r[k] <= 1 for r in fid['rows'] for k in ('acc_closed_form', 'acc_predicted', 'acc_stitched'))
+    parents = [r for r in fid['rows'] if r['group'] == 'parent']
+    assert all(r['acc_closed_form'] == r['acc_predicted'] == r['acc_stitched'] for r in parents)  # nothing to stitch
+    side = {row['search']: row for row in adwp['side_by_side']}
+    assert set(side) == {'nsga2 screened', 'nsga2'} and side['nsga2 screened']['asked'] == 4
+    assert (tmp_path / 'adwp' / 'screened' / 'pareto.json').exists() and (tmp_path / 'adwp' / 'plain' / 'pareto.json').exists()
 
 
 def bench(monkeypatch, name: str):

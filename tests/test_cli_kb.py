@@ -24,3 +24,34 @@ def test_bad_arguments_exit_2(tmp_path, cli):
     assert r.stderr.strip().startswith('error: no zoo model matches')
     r = cli('modulenas-build-kb', '--out', tmp_path / 'kb', '--granularity', 'layers')
     assert r.returncode == 2 and '--granularity must be one of' in r.stderr
+
+
+def test_networks_of_your_own(tmp_path, cli):
+    "A plug-in file registers a network with its own weight file; the console script cuts it like a zoo model."
+    import torch
+    from modulenas.zoo import CifarResNet
+    torch.manual_seed(0)
+    weights = tmp_path / 'mynet8.pt'
+    torch.save(CifarResNet(8).state_dict(), weights)
+    plugin = tmp_path / 'my_models.py'
+    plugin.write_text(f'''from modulenas.zoo import CifarResNet, register_model
+
+@register_model('mynet8', filename={str(weights)!r}, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), family='resnet_cifar',
+                source='my lab')
+def mynet8(num_classes=10): return CifarResNet(8, num_classes=num_classes)
+''')
+    out = tmp_path / 'kb'
+    r = cli('modulenas-build-kb', '--out', out, '--models', 'mynet*', '--plugins', plugin, '--offline')
+    assert r.returncode == 0, r.stderr
+    with KnowledgeBase(out) as kb:
+        assert kb.models() == ['mynet8'] and len(kb.modules_of('mynet8')) == 5
+        meta = kb.model_meta('mynet8')
+        assert meta['source'] == 'my lab' and tuple(meta['mean']) == (0.5, 0.5, 0.5)
+        net = CifarResNet(8).eval(); net.load_state_dict(torch.load(weights, weights_only=True))
+        x = torch.randn(2, 3, 32, 32)
+        with torch.no_grad():
+            y = x
+            for r in sorted(kb.modules_of('mynet8'), key=lambda r: r.position): y = kb.load_module(r.id)(y)
+            assert torch.allclose(y, net(x), atol=1e-5)  # its modules compute the network with its own weights
+    r = cli('modulenas-build-kb', '--out', out, '--plugins', tmp_path / 'missing.py')
+    assert r.returncode == 2 and 'plugin file' in r.stderr and 'not found' in r.stderr and 'Traceback' not in r.stderr

@@ -149,8 +149,23 @@ def test_run_end_to_end(zoo_dir, kb, cli, tmp_path):
     (['modulenas-export', '/no/such/thing'], 'give --out'),
     (['modulenas-run', '--budget', 'huge'], '--budget must be one of'),
     (['modulenas-run', '--objectives', 'error'], '2 to 4'),
+    (['modulenas-run', '--device', 'gpu'], "unknown device 'gpu'"),
 ])
 def test_bad_arguments_exit_2(cli, args, message):
     r = cli(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert r.stderr.strip().splitlines()[-1].startswith('error:') and message in r.stderr
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--device', 'gpu'], "unknown device 'gpu'"),
+    (['--device', 'cuda:99'], 'cuda:99'),
+    (['--predict-adapters', 2], 'between 0 and 1'),
+    (['--predict-adapters', 0.5, '--predictor', 'magic'], '--predictor must be one of'),
+    (['--predict-adapters', 0.5, '--workers', 2], 'cannot be combined with --workers'),
+])
+def test_bad_search_settings_exit_2(kb, cli, tmp_path, args, message):
+    r = cli('modulenas-search', kb, '--run-dir', tmp_path / 'run', *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip().splitlines()[-1].startswith('error:') and message in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path / 'run').exists()  # refused before anything was written

@@ -13,7 +13,7 @@ from fastcore.script import call_parse
 
 from .core import shared_dir
 from .zoo import list_models
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, KnowledgeBaseError
 
 # %% auto #0
 __all__ = ['GRANULARITIES', 'CLIError', 'build_kb_main', 'build_kb']
@@ -55,7 +55,9 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught, KnowledgeBase(out) as kb:
+    try: kb = KnowledgeBase(out)
+    except KnowledgeBaseError as e: _fail(str(e))
+    with warnings.catch_warnings(record=True) as caught, kb:
         warnings.simplefilter('always')
         added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
         summary = dict(path=str(Path(out).resolve()), models=kb.models(), modules=len(kb),

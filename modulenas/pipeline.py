@@ -98,6 +98,14 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
+def _check_out_folder(path, flag: str) -> None:
+    "A `CLIError` when `path`, where a command is to write its folder, is a file or lies inside one."
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir(): _fail(f"{flag} {path}: {q} is a file, not a folder")
+            return
+
 def _split(s: str | None) -> tuple:
     "A comma-separated list as a tuple of its non-empty items."
     return tuple(p.strip() for p in (s or '').split(',') if p.strip())
@@ -121,6 +129,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0)
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
+    _check_out_folder(run_dir, '--run-dir')
     setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg,
                          device, plugs)
     if screen: setup['setup']['screen'] = screen
@@ -411,6 +420,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
            strategies=strategies)
     try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip())); usable_device(device)
     except ValueError as e: _fail(str(e))
+    _check_out_folder(out, '--out')
     from modulenas.export import onnx_available
     out, times, t0 = Path(out), {}, time.perf_counter()
     onnx = onnx and onnx_available()
@@ -432,7 +442,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
 def _search_errors(fn, *args, **kwargs):
     "Call a search entry point; missing inputs and bad settings become `CLIError`s."
     try: return fn(*args, **kwargs)
-    except (FileNotFoundError, InvalidCandidate) as e: _fail(str(e))
+    except (FileNotFoundError, InvalidCandidate, NotADirectoryError, FileExistsError, ConnectionError) as e: _fail(str(e))
     except ValueError as e:
         if isinstance(e, CLIError): raise
         _fail(str(e))
@@ -518,6 +528,7 @@ def export_cli(
     "Write a network as a standalone folder (network.json + weights.safetensors) and an ONNX file."
     def go():
         if not out: _fail('give --out: the folder to write the exported network to')
+        _check_out_folder(out, '--out')
         return export_main(source, out, name, not no_onnx, device)
     r = _run_cli(go)
     extra = f"; ONNX {r['onnx']} (max abs difference from PyTorch {r['onnx_max_diff']:.2e})" if 'onnx' in r else ''

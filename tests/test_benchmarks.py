@@ -105,12 +105,12 @@ def test_fidelity(tmp_path, kb_dir):
     assert (tmp_path / 'dna' / 'dna' / 'pareto.json').exists() and (tmp_path / 'dna' / 'nsga2' / 'pareto.json').exists()
     # and so does the adwp benchmark: predicted adapters learned, ranked against fitted and fine-tuned, screening beside plain
     adwp_out = tmp_path / 'adwp.json'
-    r4 = run_script('adwp.py', '--kb', kb_dir.with_name('kb_mixed'), '--fidelity', out, '--n-collect', 3, '--steps', 20,
-                    '--budget', 4, '--pop-size', 2, '--draws', 100, '--threads', 1, '--out', adwp_out)
+    r4 = run_script('adwp.py', '--kb', kb_dir.with_name('kb_mixed'), '--fidelity', out, '--n-collect', 2, '--steps', 10,
+                    '--budget', 4, '--pop-size', 2, '--draws', 50, '--threads', 1, '--out', adwp_out)
     assert r4.returncode == 0, r4.stderr
     adwp = json.loads(adwp_out.read_text())
     learn = adwp['learning']
-    assert learn['collected'] == 3 and learn['kept_adapters'] > 0 and learn['n_train'] + learn['n_held'] == learn['pairs']
+    assert learn['collected'] == 2 and learn['kept_adapters'] > 0 and learn['n_train'] + learn['n_held'] == learn['pairs']
     fid = adwp['fidelity']
     assert len(fid['rows']) == 6 and set(fid['vs_finetuned'][0]['kendall_tau']) == {'acc_closed_form', 'acc_predicted', 'acc_stitched', 'params'}
     assert all(0 <= r[k] <= 1 for r in fid['rows'] for k in ('acc_closed_form', 'acc_predicted', 'acc_stitched'))

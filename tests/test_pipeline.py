@@ -169,3 +169,13 @@ def test_bad_search_settings_exit_2(kb, cli, tmp_path, args, message):
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert r.stderr.strip().splitlines()[-1].startswith('error:') and message in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path / 'run').exists()  # refused before anything was written
+
+
+def test_output_folders_that_are_files_exit_2(kb, cli, tmp_path):
+    afile = tmp_path / 'afile'
+    afile.write_text('not a folder')
+    for args in (['modulenas-search', kb, '--run-dir', afile], ['modulenas-search', kb, '--run-dir', afile / 'run'],
+                 ['modulenas-run', '--out', afile], ['modulenas-export', tmp_path, '--out', afile / 'net']):
+        r = cli(*args)
+        assert r.returncode == 2 and 'is a file, not a folder' in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+    assert afile.read_text() == 'not a folder'

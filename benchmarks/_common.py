@@ -29,6 +29,14 @@ def base_parser(description: str, n_cands: int) -> argparse.ArgumentParser:
     return ap
 
 
+def pool_parser(description: str, kb: str, kb_help: str) -> argparse.ArgumentParser:
+    "A parser for the benchmarks that read a fidelity run's pool (dna.py, adwp.py): its knowledge base and results file."
+    ap = argparse.ArgumentParser(description=description, formatter_class=Formatter)
+    ap.add_argument('--kb', type=str, default=kb, help=kb_help)
+    ap.add_argument('--fidelity', type=str, default='runs/fidelity.json', help='results file of benchmarks/fidelity.py')
+    return ap
+
+
 def add_search_args(ap: argparse.ArgumentParser, out: str) -> None:
     "The arguments of the benchmarks that run searches side by side (dna.py, adwp.py): batches, budgets, draws, device, output."
     ap.add_argument('--pop-size', type=int, default=10, help='candidates per batch, both searches')

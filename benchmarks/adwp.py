@@ -29,7 +29,7 @@ CPU (2 cores; about an hour after a fidelity run):
     python benchmarks/adwp.py --kb runs/kb-adwp --fidelity runs/fidelity.json --threads 2
 """
 from __future__ import annotations
-import argparse, dataclasses, json, time
+import dataclasses, json, time
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ from modulenas.evaluate import EvalConfig, Evaluator, sample_candidates, zoo_can
 from modulenas.search import SearchConfig, search
 from modulenas.adwp import AdapterPredictor, ScreenedEvaluator, feature_stats, fit_predictor, held_out, kept_pairs
 
-from _common import Formatter, add_search_args, side_by_side_rows, write_report
+from _common import add_search_args, pool_parser, side_by_side_rows, write_report
 from fidelity import fidelity_stats
 
 SCORES = ('acc_closed_form', 'acc_predicted', 'acc_stitched', 'params')
@@ -177,9 +177,7 @@ def main(kb: str, fidelity: str, n_collect: int, steps: int, held: float, keep: 
 
 
 def parse_args(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
-    ap.add_argument('--kb', type=str, default='runs/kb-adwp', help='a copy of the fidelity run\'s knowledge base (it is written to)')
-    ap.add_argument('--fidelity', type=str, default='runs/fidelity.json', help='results file of benchmarks/fidelity.py')
+    ap = pool_parser(__doc__, 'runs/kb-adwp', "a copy of the fidelity run's knowledge base (it is written to)")
     ap.add_argument('--n-collect', type=int, default=40, help='random mixtures evaluated to keep adapters to learn from')
     ap.add_argument('--steps', type=int, default=1500, help='training steps of the predictor')
     ap.add_argument('--held', type=float, default=0.2, help='share of module pairs held out from training')

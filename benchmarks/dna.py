@@ -20,7 +20,7 @@ CPU (2 cores; about 40 minutes after a fidelity run):
     python benchmarks/dna.py --kb runs/kb --fidelity runs/fidelity.json --threads 2
 """
 from __future__ import annotations
-import argparse, json, time
+import json, time
 from pathlib import Path
 
 import torch
@@ -33,7 +33,7 @@ from modulenas.evaluate import EvalConfig, Evaluator, zoo_candidates
 from modulenas.search import SearchConfig, search, search_space
 from modulenas.dna import DNAStrategy, block_score, score_blocks
 
-from _common import Formatter, add_search_args, side_by_side_rows, write_report
+from _common import add_search_args, pool_parser, side_by_side_rows, write_report
 from fidelity import fidelity_stats, summary_rows
 
 SCORES = ('acc_stitched', 'dna_block', 'params')
@@ -102,9 +102,7 @@ def main(kb: str, fidelity: str, n_images: int, budget: int, pop_size: int, para
 
 
 def parse_args(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
-    ap.add_argument('--kb', type=str, default='runs/kb', help='knowledge base of the fidelity run')
-    ap.add_argument('--fidelity', type=str, default='runs/fidelity.json', help='results file of benchmarks/fidelity.py')
+    ap = pool_parser(__doc__, 'runs/kb', 'knowledge base of the fidelity run')
     ap.add_argument('--n-images', type=int, default=256, help='calibration images the block scores are measured on')
     ap.add_argument('--budget', type=int, default=40, help='candidates of the dna search')
     add_search_args(ap, 'runs/dna.json')

@@ -16,7 +16,7 @@ from torch import nn
 import torch.nn.functional as F
 import safetensors.torch
 
-from .core import Record, as_device, atomic_write_bytes, progress_bar, sha256_bytes
+from .core import Record, amp_dtype, as_device, atomic_write_bytes, progress_bar, sha256_bytes
 from .data import accuracy, normalized_batches
 from .arch import Candidate, _by_position
 from .assemble import AssembledNet, NormalEquations, assemble, images_key, parent_normalization
@@ -174,8 +174,7 @@ N_ENTRY = 6  # features per weight entry, before the pair's
 def entry_features(enc: PairEncoding) -> torch.Tensor:
     "(cout, cin, features) for every weight of the adapter: its closed-form value and correlation, its row's R^2, whether it is on the diagonal, the scales, then the pair's features."
     cout, cin = enc.beta.shape
-    diag = torch.zeros(cout, cin); n = min(cout, cin); diag[range(n), range(n)] = 1.0
-    per = torch.stack([enc.beta, enc.rho, enc.r2_rows[:, None].expand(cout, cin), diag,
+    per = torch.stack([enc.beta, enc.rho, enc.r2_rows[:, None].expand(cout, cin), torch.eye(cout, cin),
                        enc.std_in.log()[None, :].expand(cout, cin), enc.std_out.log()[:, None].expand(cout, cin)], -1)
     return torch.cat([per, enc.pair.expand(cout, cin, len(enc.pair))], -1)
 
@@ -285,9 +284,7 @@ def _grid_r2(enc: PairEncoding, stats: dict, kb, w: torch.Tensor, b: torch.Tenso
 
 def _raw_beta(enc: PairEncoding) -> torch.Tensor:
     "The identity-like raw adapter, standardised."
-    cout, cin = enc.beta.shape
-    w = torch.zeros(cout, cin); n = min(cout, cin); w[range(n), range(n)] = 1.0
-    return enc.standardise(w)
+    return enc.standardise(torch.eye(*enc.beta.shape))
 
 def _r2(pred: list, true: list) -> float:
     p, t = torch.cat([x.flatten() for x in pred]), torch.cat([x.flatten() for x in true])
@@ -407,7 +404,8 @@ class ScreenedEvaluator:
         net = assemble(candidate, self.kb, device=self.device, pool=self.evaluator.pool)
         n = predict_adapters(net, self.kb, self.predictor, self.stats)
         cfg = self.config
-        acc = accuracy(net, self.val, net.mean, net.std, batch_size=cfg.batch_size, channels_last=False)
+        acc = accuracy(net, self.val, net.mean, net.std, batch_size=cfg.batch_size, dtype=amp_dtype(self.device, cfg.amp),
+                       channels_last=cfg.channels_last)  # as the evaluator scores
         return acc, n
 
     def evaluate(self, candidate: Candidate, raise_errors: bool = True) -> EvalResult:
@@ -433,10 +431,10 @@ class ScreenedEvaluator:
             res = dataclasses.replace(res, acc_predicted=screened[i][0])
             out[i] = res
             if on_result is not None: on_result(i, res)
+        cut = min((screened[j][0] for j in kept), default=None)  # the lowest screening score kept
         for i in range(len(candidates)):
             if i in full: continue
             acc, n, secs = screened[i]
-            cut = min(screened[j][0] for j in kept)
             done(i, EvalResult(candidate=candidates[i].to_dict(), key=candidates[i].key, acc_raw=None, acc_stitched=None,
                                acc_refined=None, score=0.0, params=None, flops=None, latency_ms=None,
                                latency_batch=self.config.latency_batch, device=str(self.device), wall_s=secs,

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/assemble.html.md"""
 
 # %% ../nbs/07_assemble.ipynb #e08b3078
 from __future__ import annotations
-import collections, dataclasses
+import collections, dataclasses, functools
 from typing import Sequence
 
 import torch
@@ -275,6 +275,10 @@ class TeacherCache:
         self.passes = collections.Counter()  # forward passes per parent (1 unless evicted and recomputed)
 
     def __len__(self) -> int: return len(self._store)
+    @functools.cached_property
+    def images_key(self) -> str:
+        "The `images_key` of the calibration images (computed once)."
+        return images_key(self.images)
     def __contains__(self, key) -> bool: return tuple(key) in self._store
     def __repr__(self) -> str:
         return (f"TeacherCache({len(self.images)} images x {self.k} pixels, {len(self)} cut points of "
@@ -408,8 +412,7 @@ ADAPTER_METHOD = 'adapter/1'  # what kept adapters are tagged with (changes when
 
 def adapter_context(cache: TeacherCache, ridge: float) -> dict:
     "The context fitted adapters are kept under: the calibration images, the sampled pixels and the ridge penalty."
-    if getattr(cache, '_images_key', None) is None: cache._images_key = images_key(cache.images)
-    return dict(images=cache._images_key, positions=cache.k, seed=cache.seed, ridge=float(ridge), method=ADAPTER_METHOD)
+    return dict(images=cache.images_key, positions=cache.k, seed=cache.seed, ridge=float(ridge), method=ADAPTER_METHOD)
 
 @torch.no_grad()
 def keep_adapters(kb, # a knowledge base with `put_tensors` (others are skipped: returns 0)

@@ -242,13 +242,10 @@ def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, con
 
 # %% ../nbs/08_evaluate.ipynb #233d693a
 def _keep(kb, net, fit, cache, ridge) -> None:
-    "Keep the fitted adapters in `kb`; a knowledge base that cannot be written to is told about once, not fatal."
+    "Keep the fitted adapters in `kb`; a knowledge base that cannot be written to gets a warning (shown once), not an error."
     try: keep_adapters(kb, net, fit, cache, ridge)
     except sqlite3.OperationalError as e:
-        if not getattr(kb, '_warned_keep', False):
-            warnings.warn(f"fitted adapters are not kept: the knowledge base cannot be written to ({e})", stacklevel=3)
-            try: kb._warned_keep = True
-            except AttributeError: pass
+        warnings.warn(f"fitted adapters are not kept: the knowledge base cannot be written to ({e})", stacklevel=3)
 
 def _adapter_r2(fit) -> tuple:
     "R^2 values out of `fit_adapters`' statistics (a list of records/dicts/floats)."

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #47ea989c
 from __future__ import annotations
-import sys, time, warnings
+import math, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 
 from fastcore.script import call_parse
@@ -29,10 +29,38 @@ def _fail(msg: str):
     raise CLIError(msg)
 
 def _run_cli(fn, *args):
-    "Call `fn(*args)`; a `CLIError` becomes `error: ...` on stderr and exit status 2."
+    "Call `fn(*args)`: a `CLIError` (a user's mistake) becomes `error: ...` on stderr and exit status 2; anything else is a bug, shown with its traceback, exit status 1."
     try: return fn(*args)
     except CLIError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to continue where it stopped", file=sys.stderr); sys.exit(130)
+    except Exception:
+        traceback.print_exc()
+        print("error: this is a bug in modulenas, not a mistake of yours: please report it with the traceback above "
+              "(https://github.com/modulenas/modulenas/issues)", file=sys.stderr)
+        sys.exit(1)
+
+def _check_numbers(**settings) -> None:
+    "A `CLIError` naming the flag of the first setting out of range; each is `name=(value, kind)`, kind 'count' (a whole number, at least 1), 'steps' (a whole number, at least 0) or 'positive' (a number above 0); None is not checked."
+    for name, (v, kind) in settings.items():
+        if v is None: continue
+        flag = '--' + name.replace('_', '-')
+        if kind in ('count', 'steps'):
+            low = 1 if kind == 'count' else 0
+            if isinstance(v, bool) or not isinstance(v, int) or v < low: _fail(f"{flag} must be a whole number of at least {low}, not {v!r}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
+            _fail(f"{flag} must be a positive number, not {v!r}")
+
+def _check_out_folder(path, flag: str) -> None:
+    "A `CLIError` when `path`, where a command is to write its folder, is a file, lies inside one, or cannot be written there."
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir(): _fail(f"{flag} {path}: {q} is a file, not a folder")
+            try: tempfile.TemporaryDirectory(dir=q).cleanup()  # the one reliable test (root, read-only mounts, ACLs)
+            except OSError as e: _fail(f"{flag} {path}: cannot write in {q} ({e.strerror or e})")
+            return
 
 # %% ../nbs/10_cli.ipynb #bfe86a68
 def _check_build_args(models: str, granularity: str) -> list[str]:
@@ -54,6 +82,7 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
+    _check_out_folder(out, '--out')
     t0 = time.perf_counter()
     try: kb = KnowledgeBase(out)
     except KnowledgeBaseError as e: _fail(str(e))

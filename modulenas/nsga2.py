@@ -7,10 +7,12 @@ Docs: https://modulenas.github.io/modulenas/nsga2.html.md"""
 
 # %% ../nbs/09a_nsga2.ipynb #b205aa31
 from __future__ import annotations
+import contextlib, io, math
 from typing import Callable
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.algorithms.moo.nsga3 import NSGA3
 from pymoo.core.duplicate import ElementwiseDuplicateElimination
 from pymoo.core.evaluator import Evaluator as _PymooEvaluator
 from pymoo.core.population import Population
@@ -21,12 +23,15 @@ from pymoo.core.termination import NoTermination
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.operators.selection.tournament import TournamentSelection, compare
 from pymoo.problems.static import StaticProblem
+from pymoo.util.ref_dirs import get_reference_directions
 
 from .search import SearchSpace, SearchConfig, Strategy, decode, register_strategy, repair_genome
 
 # %% auto #0
-__all__ = ['CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'CandidateProblem', 'NSGA2Strategy']
+__all__ = ['CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'CandidateProblem', 'reference_directions',
+           'make_algorithm', 'told_population', 'algorithm_state', 'load_algorithm_state', 'NSGA2Strategy']
 
 # %% ../nbs/09a_nsga2.ipynb #f17bd84f
 class CandidateRepair(Repair):
@@ -46,11 +51,22 @@ class CandidateSampling(Sampling):
         return self.repair._do(problem, np.array(X, dtype=int))
 
 class CandidateDuplicates(ElementwiseDuplicateElimination):
-    "pymoo duplicate elimination on the decoded candidate's key."
+    "pymoo duplicate elimination on the decoded candidate's key, by hashing (pymoo's pairwise comparison, in linear time)."
     def __init__(self, space: SearchSpace): super().__init__(); self.space = space
     def is_equal(self, a, b):
         "True when two individuals decode to the same candidate."
         return decode(a.X, self.space).key == decode(b.X, self.space).key
+    def _do(self, pop, other, is_duplicate):
+        "Mark what pymoo's pairwise version marks: within `pop` every individual but the last of a candidate, else those in `other`."
+        key = lambda ind: decode(ind.X, self.space).key
+        if other is None:
+            seen = set()
+            for i in reversed(range(len(pop))):
+                k = key(pop[i]); is_duplicate[i] = k in seen; seen.add(k)
+        else:
+            seen = {key(o) for o in other}
+            for i in range(len(pop)): is_duplicate[i] = key(pop[i]) in seen
+        return is_duplicate
 
 # %% ../nbs/09a_nsga2.ipynb #faf15001
 class CandidateProblem(ElementwiseProblem):
@@ -71,45 +87,82 @@ def _array(values: list) -> np.ndarray:
     "The population attribute `_plain` wrote."
     return np.array(values, dtype=object if any(v is None for v in values) else float)
 
+def reference_directions(n_obj: int, pop_size: int) -> np.ndarray:
+    "Das-Dennis reference directions for NSGA-III: the most partitions whose number of directions fits in `pop_size` (at least one)."
+    p = 1
+    while math.comb(p + n_obj, n_obj - 1) <= pop_size: p += 1  # directions with p + 1 partitions
+    return get_reference_directions('das-dennis', n_obj, n_partitions=p)
+
+def _cv_then_random(pop, P, random_state=None, **kwargs):
+    "NSGA-III's tournament (the smaller constraint violation wins, else a coin flip) with every coin flip from the algorithm's own generator, so runs repeat exactly."
+    S = np.empty(len(P), dtype=int)
+    for i, (a, b) in enumerate(P):
+        if pop[a].CV > 0.0 or pop[b].CV > 0.0:
+            S[i] = compare(a, pop[a].CV, b, pop[b].CV, method='smaller_is_better', return_random_if_equal=True,
+                           random_state=random_state)
+        else: S[i] = random_state.choice([a, b])
+    return S[:, None]
+
+def make_algorithm(space: SearchSpace, kb, config: SearchConfig, fallback, sampling=None, repair=None):
+    "NSGA-II on the candidate encoding for two or three objectives, NSGA-III with `reference_directions` for four."
+    common = dict(sampling=sampling or CandidateSampling(space, kb, fallback),
+                  crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+                  mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
+                  repair=repair or CandidateRepair(space, kb, fallback), eliminate_duplicates=CandidateDuplicates(space))
+    n_obj = len(config.objectives)
+    if n_obj > 3:
+        with contextlib.redirect_stdout(io.StringIO()):  # pymoo prints a warning when pop_size < 4 (fewer than the directions)
+            return NSGA3(ref_dirs=reference_directions(n_obj, config.pop_size), pop_size=config.pop_size,
+                         selection=TournamentSelection(func_comp=_cv_then_random), **common)
+    return NSGA2(pop_size=config.pop_size, **common)
+
+def told_population(problem, X, F, G) -> Population:
+    "A pymoo population of genomes `X` with the objectives `F` and constraints `G` the archive recorded for them."
+    pop = Population.new(X=np.array(X, dtype=int).reshape(len(X), -1))
+    _PymooEvaluator().eval(StaticProblem(problem, F=np.array(F, dtype=float), G=np.array(G, dtype=float)), pop)
+    return pop
+
+_NORM = ('ideal_point', 'worst_point', 'nadir_point', 'extreme_points')  # NSGA-III's normalisation, kept across generations
+
+def algorithm_state(a) -> dict:
+    "The state of an ask-and-tell pymoo algorithm from `make_algorithm` as plain data."
+    out = dict(n_iter=int(a.n_iter or 0) if a.is_initialized else 0, rng=a.random_state.bit_generator.state)
+    if a.is_initialized:
+        pop = a.pop
+        out |= dict(X=pop.get('X').astype(int).tolist(), F=pop.get('F').tolist(), G=pop.get('G').tolist(),
+                    rank=_plain(pop.get('rank'), int), crowding=_plain(pop.get('crowding'), float))
+    if (norm := getattr(a.survival, 'norm', None)) is not None:
+        out['norm'] = {k: None if (v := getattr(norm, k)) is None else np.asarray(v, dtype=float).tolist() for k in _NORM}
+    return out
+
+def load_algorithm_state(a, problem, state: dict) -> None:
+    "Continue `a` (set up on `problem`) from an `algorithm_state`."
+    a.random_state.bit_generator.state = state['rng']
+    if state.get('n_iter'):
+        pop = told_population(problem, state['X'], state['F'], state['G'])
+        pop.set('rank', _array(state['rank']), 'crowding', _array(state['crowding']))
+        a.pop, a.n_iter, a.is_initialized = pop, state['n_iter'], True
+    if (norm := getattr(a.survival, 'norm', None)) is not None and state.get('norm'):
+        for k, v in state['norm'].items(): setattr(norm, k, None if v is None else np.array(v, dtype=float))
+
 @register_strategy
 class NSGA2Strategy(Strategy):
-    "NSGA-II: SBX crossover and polynomial mutation on the genes, repair to valid candidates, rank-and-crowding survival."
+    "NSGA-II (NSGA-III for four objectives): SBX crossover and polynomial mutation on the genes, repair to valid candidates."
     name = 'nsga2'
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
         super().__init__(space, kb, config, seeds, fallback)
         self.problem = Problem(n_var=space.n_var, n_obj=len(config.objectives), n_ieq_constr=1 + len(config.limits), xl=0,
                                xu=space.upper, vtype=int)  # never evaluated: the driver tells the results
-        self.algorithm = NSGA2(pop_size=config.pop_size, sampling=CandidateSampling(space, kb, self.fallback, self.seeds),
-                               crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-                               mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
-                               repair=CandidateRepair(space, kb, self.fallback), eliminate_duplicates=CandidateDuplicates(space))
+        self.algorithm = make_algorithm(space, kb, config, self.fallback, CandidateSampling(space, kb, self.fallback, self.seeds))
         self.algorithm.setup(self.problem, termination=NoTermination(), seed=config.seed, verbose=False)
 
     def ask(self) -> list:
         pop = self.algorithm.ask()
         return [] if pop is None else [[int(v) for v in x] for x in pop.get('X')]
 
-    def _population(self, X, F, G) -> Population:
-        pop = Population.new(X=np.array(X, dtype=int).reshape(len(X), -1))
-        _PymooEvaluator().eval(StaticProblem(self.problem, F=np.array(F, dtype=float), G=np.array(G, dtype=float)), pop)
-        return pop
-
     def tell(self, genomes: list, records: list[dict]) -> None:
-        if genomes: self.algorithm.tell(infills=self._population(genomes, [r['F'] for r in records], [r['G'] for r in records]))
+        if genomes: self.algorithm.tell(infills=told_population(self.problem, genomes, [r['F'] for r in records], [r['G'] for r in records]))
 
-    def state(self) -> dict:
-        a = self.algorithm
-        out = dict(n_iter=int(a.n_iter or 0) if a.is_initialized else 0, rng=a.random_state.bit_generator.state)
-        if a.is_initialized:
-            pop = a.pop
-            out |= dict(X=pop.get('X').astype(int).tolist(), F=pop.get('F').tolist(), G=pop.get('G').tolist(),
-                        rank=_plain(pop.get('rank'), int), crowding=_plain(pop.get('crowding'), float))
-        return out
+    def state(self) -> dict: return algorithm_state(self.algorithm)
+    def load(self, state: dict) -> None: load_algorithm_state(self.algorithm, self.problem, state)
 
-    def load(self, state: dict) -> None:
-        a = self.algorithm
-        a.random_state.bit_generator.state = state['rng']
-        if state.get('n_iter'):
-            pop = self._population(state['X'], state['F'], state['G'])
-            pop.set('rank', _array(state['rank']), 'crowding', _array(state['crowding']))
-            a.pop, a.n_iter, a.is_initialized = pop, state['n_iter'], True

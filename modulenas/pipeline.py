@@ -18,7 +18,7 @@ from fastcore.script import call_parse
 from .core import as_device, atomic_write_bytes, child_path, progress_bar, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import PROTOCOLS
-from .cli import CLIError, _fail, _run_cli, build_kb_main
+from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main
 from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins,
                               pareto_mask, resume, search, summary_text)
 
@@ -98,14 +98,6 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
-def _check_out_folder(path, flag: str) -> None:
-    "A `CLIError` when `path`, where a command is to write its folder, is a file or lies inside one."
-    p = Path(path)
-    for q in (p, *p.parents):
-        if q.exists():
-            if not q.is_dir(): _fail(f"{flag} {path}: {q} is a file, not a folder")
-            return
-
 def _split(s: str | None) -> tuple:
     "A comma-separated list as a tuple of its non-empty items."
     return tuple(p.strip() for p in (s or '').split(',') if p.strip())
@@ -116,20 +108,37 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
                 seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half', plugins: str | None = None,
                 workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
-                predictor: str = 'closed-form') -> SearchResult:
+                predictor: str = 'closed-form', elite: int = 8, n_initial: int | None = None,
+                accuracy_predictors: str = 'rbf,gp,mlp,trees') -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
+    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'steps'), n_calib=(n_calib, 'count'),
+                   n_val=(n_val, 'count'), refine_steps=(refine_steps, 'steps'), max_params=(max_params, 'positive'),
+                   max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
+                   elite=(elite, 'count'), n_initial=(n_initial, 'count'))
     objs, plugs = _split(objectives), _split(plugins)
     load_plugins(plugs)
-    cfg = SearchConfig(objectives=check_objectives(objs), pop_size=pop_size, n_gen=n_gen, seed=seed,
+    if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    try: objs = check_objectives(objs)
+    except ValueError as e: _fail(f"--objectives: {e}")
+    cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
-                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms)
+                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms, elite=elite,
+                       n_initial=n_initial, predictors=_split(accuracy_predictors))
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
+    from modulenas.surrogate import PREDICTORS
+    if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
+        raise ValueError(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
     device = str(usable_device(device))
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0)
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     _check_out_folder(run_dir, '--run-dir')
+    if parents:
+        from modulenas.kb import KnowledgeBase
+        have = KnowledgeBase(kb, create=False).models()
+        if missing := [m for m in _split(parents) if m not in have]:
+            _fail(f"--parents: no network {', '.join(missing)} in the knowledge base at {kb}; it holds {', '.join(have)}")
     setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg,
                          device, plugs)
     if screen: setup['setup']['screen'] = screen
@@ -142,7 +151,8 @@ def resume_main(run_dir, workers: int = 0, ray_address: str | None = None, progr
     "Continue the search in `run_dir`, rebuilding its knowledge base and evaluator from its `config.json`."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
-    cfg = json.loads(path.read_text())
+    try: cfg = json.loads(path.read_text())
+    except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
     if 'setup' not in cfg: raise ValueError(f"{path} has no setup (made by search(), not modulenas-search): call resume with a kb and an evaluator")
     if not cfg['setup'].get('factory'):
         try: usable_device(cfg['setup']['device'])
@@ -219,6 +229,7 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                  ) -> list[dict]:
     "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each."
     from modulenas.export import finetune_and_compare, load_network
+    _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'))
     run = read_run(run_dir)
     kb, data, cfg, dev = _setup_parts(run, device)
     winners = choose_winners(new_front(run, strategy), top_k)
@@ -413,12 +424,17 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
+    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
+                   finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
+                   max_params=(max_params, 'positive'), seed=(seed, 'steps'), workers=(workers, 'steps'))
     if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
     b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
            strategies=strategies)
-    try: check_objectives(tuple(o.strip() for o in objectives.split(',') if o.strip())); usable_device(device)
+    try: check_objectives(_split(objectives))
+    except ValueError as e: _fail(f"--objectives: {e}")
+    try: usable_device(device)
     except ValueError as e: _fail(str(e))
     _check_out_folder(out, '--out')
     from modulenas.export import onnx_available
@@ -476,6 +492,9 @@ def search_cli(
     protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
     predict_adapters: float = 0.0,  # screen each batch with predicted adapters and fit only this share of it (0: off)
     predictor: str = 'closed-form',  # with --predict-adapters: closed-form (from feature statistics) or trained (on kept adapters)
+    elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
+    n_initial: int = None,  # surrogate: true evaluations before the first predictor (default: two batches)
+    accuracy_predictors: str = 'rbf,gp,mlp,trees',  # surrogate: predictors it chooses from by cross-validated Kendall tau
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
@@ -483,7 +502,8 @@ def search_cli(
         return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
                               n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
                               protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
-                              predict_adapters=predict_adapters, predictor=predictor)
+                              predict_adapters=predict_adapters, predictor=predictor, elite=elite, n_initial=n_initial,
+                              accuracy_predictors=accuracy_predictors)
     print(summary_text(_run_cli(go)))
 
 @call_parse
@@ -529,7 +549,9 @@ def export_cli(
     def go():
         if not out: _fail('give --out: the folder to write the exported network to')
         _check_out_folder(out, '--out')
-        return export_main(source, out, name, not no_onnx, device)
+        from modulenas.export import NetworkFormatError
+        try: return export_main(source, out, name, not no_onnx, device)
+        except NetworkFormatError as e: _fail(str(e))
     r = _run_cli(go)
     extra = f"; ONNX {r['onnx']} (max abs difference from PyTorch {r['onnx_max_diff']:.2e})" if 'onnx' in r else ''
     print(f"exported {r['source']} ({r['params']:,} parameters) to {r['folder']}{extra}")

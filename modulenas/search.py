@@ -1,5 +1,5 @@
 """Multi-objective architecture search over the knowledge base: an integer encoding with repair, one archive that
-caches every evaluation, search strategies as plug-ins (NSGA-II and random search built in) that ask for batches
+caches every evaluation, search strategies as plug-ins (NSGA-II, random search, dna, growth and surrogate built in) that ask for batches
 and are told their results, a checkpoint after every batch, exact resume after a crash, and every strategy
 measured at the same budget against the same reference point.
 
@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
 from .core import Record, atomic_write_bytes, progress_bar, sha256_bytes
 from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent
@@ -23,9 +24,10 @@ from .arch import Candidate, InvalidCandidate, _by_position, validate, from_pare
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
-           'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'pareto_mask',
-           'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy', 'SearchResult',
-           'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume', 'summary_text']
+           'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'best_order',
+           'pareto_mask', 'RecordCache', 'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy',
+           'SearchResult', 'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume', 'strategy_state',
+           'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -170,9 +172,12 @@ class SearchConfig(Record):
     max_params: float | None = None  # constraint: at most this many parameters
     max_flops: float | None = None  # constraint: at most this many FLOPs
     max_latency_ms: float | None = None  # constraint: at most this latency
+    elite: int = 8  # growth: the best candidates of a growth stage whose modules the next stage keeps
+    n_initial: int | None = None  # surrogate: true evaluations before the first predictor (None: two batches)
+    predictors: tuple = ('rbf', 'gp', 'mlp', 'trees')  # surrogate: accuracy predictors to choose from by cross-validated rank correlation
 
     def __post_init__(self):
-        for k in ('pop_size', 'n_gen', 'budget'):
+        for k in ('pop_size', 'n_gen', 'budget', 'elite', 'n_initial'):
             v = getattr(self, k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{k} must be a positive whole number, not {v!r}")
@@ -180,6 +185,8 @@ class SearchConfig(Record):
             if (v := getattr(self, k)) is not None and not v > 0: raise ValueError(f"{k} must be positive, not {v!r}")
         if not self.strategies or len(set(self.strategies)) != len(self.strategies):
             raise ValueError(f"name one or more distinct strategies, not {self.strategies!r}")
+        if not self.predictors or len(set(self.predictors)) != len(self.predictors):
+            raise ValueError(f"name one or more distinct predictors, not {self.predictors!r}")
 
     @property
     def limits(self) -> dict:
@@ -262,6 +269,16 @@ def hypervolume(F, scales) -> float:
     if not len(F): return 0.0
     return float(HV(ref_point=np.full(len(scales), HV_REF))(F / np.asarray(scales)))
 
+def best_order(F, keys) -> list[int]:
+    "Indices of the rows of `F` from best to worst: non-dominated rank, then crowding distance (larger first), then `keys`."
+    if not len(keys): return []
+    F = np.asarray(F, dtype=float).reshape(len(keys), -1)
+    rank = NonDominatedSorting().do(F, return_rank=True)[1]
+    crowd = np.zeros(len(F))
+    for r in set(rank.tolist()):
+        idx = np.flatnonzero(rank == r); crowd[idx] = calc_crowding_distance(F[idx])
+    return sorted(range(len(F)), key=lambda i: (rank[i], -crowd[i], keys[i]))
+
 def pareto_mask(F) -> np.ndarray:
     "True for the rows of `F` that no other row dominates."
     F = np.asarray(F, dtype=float)
@@ -270,13 +287,25 @@ def pareto_mask(F) -> np.ndarray:
     return mask
 
 # %% ../nbs/09_search.ipynb #30b09369
+class RecordCache:
+    "A knowledge base whose module records are read once: a run is bound to its modules (`kb_fingerprint`), and a strategy repairs and plans thousands of genomes. Every other attribute is the knowledge base's own."
+    def __init__(self, kb): self.kb, self._records = kb, {}
+    def get(self, mid: str):
+        "The record of module `mid`, from the knowledge base the first time."
+        if mid not in self._records: self._records[mid] = self.kb.get(mid)
+        return self._records[mid]
+    def __getattr__(self, name):
+        if name in ('kb', '_records') or name.startswith('__'): raise AttributeError(name)  # while copying: not set yet
+        return getattr(self.kb, name)
+
 class Strategy:
     "Base of search strategies: asked for batches of genomes of `space`, told their archive records (see above)."
     name: str = ''  # the name it is registered, chosen and reported under
     evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
     progress = False  # whether the run shows progress bars (set with `evaluator`)
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
-        self.space, self.kb, self.config = space, kb, config
+        self.space, self.config = space, config
+        self.kb = kb if isinstance(kb, RecordCache) else RecordCache(kb)  # module records read once per run
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
         self.fallback = np.asarray(fallback if fallback is not None else self.seeds[0], dtype=int)  # a valid genome
     def ask(self) -> list:
@@ -285,7 +314,7 @@ class Strategy:
     def tell(self, genomes: list, records: list[dict]) -> None:
         "The archive records (`key`, `F`, `G`, `result`) of `genomes`, in order."
     def state(self) -> dict:
-        "The whole state as plain JSON data."
+        "The whole state as plain JSON data (stored with sorted dict keys: keep anything whose order matters in lists)."
         return {}
     def load(self, state: dict) -> None:
         "Continue from a `state()`."
@@ -295,10 +324,14 @@ class Strategy:
     def key(self, genome) -> str:
         "The key of the candidate `genome` stands for."
         return decode(genome, self.space).key
+    @staticmethod
+    def plot_state(state: dict):
+        "A figure of what a finished run's `state()` recorded (saved as `<name>.png` in the run folder), or None."
+        return None
 
 # %% ../nbs/09_search.ipynb #e775f159
 STRATEGIES: dict[str, type] = {}  # name -> strategy class, filled by `register_strategy`
-BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.dna')  # modules whose import registers the built-ins
+BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.dna', 'modulenas.growth', 'modulenas.surrogate')  # modules whose import registers the built-ins
 ENTRY_POINT_GROUP = 'modulenas.strategies'  # where installed packages declare their strategies
 
 def register_strategy(cls: type) -> type:
@@ -414,6 +447,8 @@ class _Run:
         if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
             except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
+            try: old['search'] = SearchConfig.from_dict(old.get('search') or {}).to_dict()  # settings added since: defaults
+            except (TypeError, ValueError): pass  # told apart below
             for k in ('search', 'space'):
                 if old.get(k) != json.loads(json.dumps(cfg[k])):
                     raise ValueError(f"{path} holds a different {k}: resume with the same settings or use a new run_dir")
@@ -524,7 +559,10 @@ def _finish(run: _Run) -> SearchResult:
     _write_json(run.dir/'pareto.json', summary)
     res = SearchResult(run.dir, run.cfg, fronts, hv, hv_new, evaluated, run.n_evaluated, dict(run.archive.records), zoo)
     import matplotlib.pyplot as plt
-    for name, fig in (('front.png', plot_front(res)), ('hypervolume.png', plot_hypervolume(res))):
+    figs = [('front.png', plot_front(res)), ('hypervolume.png', plot_hypervolume(res))]
+    figs += [(f'{s}.png', fig) for s in names if run.progress[s].get('state') is not None
+             and (fig := run.classes[s].plot_state(run.progress[s]['state'])) is not None]
+    for name, fig in figs:
         fig.savefig(run.dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)
     return res
 
@@ -579,6 +617,14 @@ def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}): it is not the config of a run") from None
     return search(run_dir, kb, evaluator, search_cfg, progress=progress)
+
+def strategy_state(run_dir, name: str) -> dict | None:
+    "The state strategy `name` checkpointed in the run folder `run_dir` (None before its first batch)."
+    path = Path(run_dir)/'checkpoint.json'
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory, or nothing evaluated yet")
+    ck = json.loads(path.read_text())
+    if name not in ck.get('strategies', {}): raise ValueError(f"{run_dir} holds no strategy {name!r}: it has {', '.join(ck.get('strategies', {}))}")
+    return ck['strategies'][name].get('state')
 
 def summary_text(res: SearchResult) -> str:
     "A few lines describing a finished run."

@@ -41,6 +41,35 @@ def test_bench_evaluate(tmp_path, kb_dir):
     assert 0 < s['ratio_evaluator_to_plain']
 
 
+def test_strategies(tmp_path, kb_dir):
+    out = tmp_path / 'strategies.json'
+    r = run_script('strategies.py', '--kb', kb_dir, '--models', 'resnet[23][02]', '--strategies', 'random,surrogate',
+                   '--four', 'surrogate', '--seeds', '0,1', '--budget', 8, '--pop-size', 3, '--n-calib', 64,
+                   '--n-val', 128, '--threads', 1, '--out', out)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    for part, names in (('two', ['random', 'surrogate']), ('four', ['surrogate'])):
+        rows = report[part]['rows']
+        assert [row['strategy'] for row in rows] == names and all(row['seeds'] == 2 for row in rows)
+        runs = report[part]['runs']
+        assert len(runs) == 2 * len(names) and all(len(run['keys']) == 8 for run in runs)
+        for run in runs:
+            hv = [v for _, v in run['hv_curve']]
+            assert run['hv_curve'][-1][0] == 8 and 0 < run['hv'] == hv[-1]
+            assert all(b >= a - 1e-9 for a, b in zip(hv, hv[1:])), hv  # never shrinks (up to rounding)
+        # a candidate asked for by several runs is evaluated once: the parents at least are shared
+        assert report[part]['evaluations'] < sum(len(run['keys']) for run in runs)
+    assert [row['chosen'] for row in next(r for r in report['two']['runs'] if r['strategy'] == 'surrogate')['log']]
+    assert (tmp_path / 'strategies-two.png').exists() and (tmp_path / 'strategies-four.png').exists()
+    # run again: every finished run is read back from its folder, nothing evaluated again, the same tables
+    r2 = run_script('strategies.py', '--kb', kb_dir, '--strategies', 'random,surrogate', '--four', 'surrogate',
+                    '--seeds', '0,1', '--budget', 8, '--pop-size', 3, '--n-calib', 64, '--n-val', 128, '--threads', 1, '--out', out)
+    assert r2.returncode == 0, r2.stderr
+    again = json.loads(out.read_text())
+    assert [again[p]['rows'] for p in ('two', 'four')] == [report[p]['rows'] for p in ('two', 'four')]
+    assert 'read from earlier runs' in r2.stdout and ', 0 read from earlier runs' not in r2.stdout
+
+
 MIXED = 'resnet20,chenyaofo_resnet20,shufflenet*'   # two ResNet lineages and a ShuffleNet: every group can be drawn
 
 

@@ -25,7 +25,7 @@ def test_bad_arguments_exit_2(tmp_path, cli):
     r = cli('modulenas-build-kb', '--out', tmp_path / 'kb', '--granularity', 'layers')
     assert r.returncode == 2 and '--granularity must be one of' in r.stderr
     (tmp_path / 'afile').write_text('x'); (tmp_path / 'full').mkdir(); (tmp_path / 'full' / 'notes.txt').write_text('x')
-    for out, message in ((tmp_path / 'afile', 'is a file, not a knowledge-base folder'),
+    for out, message in ((tmp_path / 'afile', 'is a file, not a folder'),
                          (tmp_path / 'full', 'is not empty and holds no index.sqlite')):
         r = cli('modulenas-build-kb', '--out', out, '--models', 'resnet20')
         assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -1,0 +1,126 @@
+"""Every console script answers a bad invocation with exit status 2 and one `error: ...` line that names the
+offending flag or file, before doing any work and without writing anything; never a traceback.
+
+The installed scripts run in this process (as `__main__`, with `sys.argv` set as a shell would), so the whole
+table costs seconds; tests/test_pipeline.py runs a few of the same through real processes."""
+import importlib.metadata as md
+import json, runpy, shutil, sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = sorted(ep.name for ep in md.entry_points(group='console_scripts') if ep.name.startswith('modulenas-'))
+
+
+@pytest.fixture(scope='module')
+def places(tmp_path_factory):
+    "Damaged and misleading inputs: a file where a folder belongs, a run whose config is not JSON, and so on."
+    d = tmp_path_factory.mktemp('bad')
+    (d / 'afile').write_text('not a folder')
+    for name, files in {'damaged_run': {'config.json': '{not json', 'evaluations.jsonl': ''},
+                        'unfinished_run': {'config.json': json.dumps(dict(search={}, space={})), 'evaluations.jsonl': ''},
+                        'damaged_net': {'network.json': '{"format": '},
+                        'empty': {}}.items():
+        (d / name).mkdir()
+        for f, text in files.items(): (d / name / f).write_text(text)
+    return d
+
+
+def cases(kb: str, d: Path) -> list[tuple[list, str]]:
+    "(command line, what the message must say) for every bad invocation of the table."
+    s = ['modulenas-search', kb, '--run-dir', d / 'new_run']
+    r = ['modulenas-run', '--out', d / 'new_out']
+    b = ['modulenas-build-kb', '--out', d / 'new_kb']
+    return [
+        (s + ['--pop-size', 0], '--pop-size must be a whole number of at least 1'),
+        (s + ['--n-gen', 0], '--n-gen must be'),
+        (s + ['--n-calib', 0], '--n-calib must be'),
+        (s + ['--n-val', -5], '--n-val must be'),
+        (s + ['--refine-steps', -1], '--refine-steps must be a whole number of at least 0'),
+        (s + ['--seed', -1], '--seed must be'),
+        (s + ['--max-params', -5], '--max-params must be a positive number'),
+        (s + ['--max-flops', 0], '--max-flops must be'),
+        (s + ['--max-latency-ms', 0], '--max-latency-ms must be'),
+        (s + ['--objectives', 'error,error'], '--objectives: choose 2 to 4 distinct objectives'),
+        (s + ['--objectives', 'error,speed'], "--objectives: unknown objective(s) ['speed']"),
+        (s + ['--objectives', 'error'], '--objectives'),
+        (s + ['--parents', 'resnet20,nosuch'], '--parents: no network nosuch'),
+        (s + ['--protocol', 'magic'], '--protocol must be one of'),
+        (s + ['--dataset', 'nosuch'], "unknown dataset 'nosuch'"),
+        (s + ['--workers', -1], '--workers must be'),
+        (s + ['--pop-size', 'x'], "argument --pop-size: invalid int value: 'x'"),
+        (s + ['--strategy', 'evolution'], "unknown strategy 'evolution'"),
+        (s + ['--plugins', d / 'missing.py'], 'missing.py not found'),
+        (s + ['--elite', 0], '--elite must be'),
+        (s + ['--n-initial', -3], '--n-initial must be'),
+        (s + ['--accuracy-predictors', 'gp,svm'], '--accuracy-predictors: unknown svm'),
+        (s + ['--predict-adapters', 2], '--predict-adapters'),
+        (s + ['--predict-adapters', 0.5, '--predictor', 'magic'], '--predictor must be one of'),
+        (s + ['--device', 'gpu'], "unknown device 'gpu'"),
+        (['modulenas-search', kb, '--run-dir', d / 'afile'], '--run-dir'),
+        (['modulenas-search', kb, '--run-dir', d / 'afile' / 'run'], 'is a file, not a folder'),
+        (['modulenas-search', kb, '--run-dir', '/proc/modulenas-run'], 'cannot write in /proc'),
+        (['modulenas-search', d / 'empty'], 'no knowledge base at'),
+        (['modulenas-resume', d / 'damaged_run'], 'damaged_run/config.json is damaged'),
+        (['modulenas-resume', d / 'empty'], 'not a search run'),
+        (['modulenas-finetune', d / 'empty'], 'not a search run folder'),
+        (['modulenas-finetune', d / 'unfinished_run'], 'has not finished (no pareto.json)'),
+        (['modulenas-finetune', d / 'unfinished_run', '--steps', 0], '--steps must be'),
+        (['modulenas-finetune', d / 'unfinished_run', '--lr', -1], '--lr must be a positive number'),
+        (['modulenas-finetune', d / 'unfinished_run', '--top-k', 0], '--top-k must be'),
+        (['modulenas-finetune', d / 'unfinished_run', '--batch-size', 0], '--batch-size must be'),
+        (['modulenas-export', d / 'damaged_net', '--out', d / 'new_export'], 'damaged_net/network.json is not JSON'),
+        (['modulenas-export', d / 'damaged_net'], 'give --out'),
+        (['modulenas-export', d / 'empty', '--out', d / 'new_export'], 'neither an exported network'),
+        (['modulenas-export', d / 'damaged_net', '--out', d / 'afile'], '--out'),
+        (r + ['--pop-size', 0], '--pop-size must be'),
+        (r + ['--n-val', 0], '--n-val must be'),
+        (r + ['--finetune-steps', -1], '--finetune-steps must be'),
+        (r + ['--top-k', 0], '--top-k must be'),
+        (r + ['--max-params', 0], '--max-params must be'),
+        (r + ['--budget', 'huge'], '--budget must be one of'),
+        (r + ['--objectives', 'error'], '--objectives'),
+        (r + ['--protocol', 'magic'], '--protocol must be one of'),
+        (r + ['--device', 'gpu'], "unknown device 'gpu'"),
+        (r + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
+        (['modulenas-run', '--out', '/proc/modulenas-run'], 'cannot write in /proc'),
+        (b + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
+        (b + ['--granularity', 'magic'], '--granularity must be one of'),
+        (b + ['--plugins', d / 'missing.py'], 'missing.py not found'),
+        (['modulenas-build-kb', '--out', d / 'afile', '--models', 'resnet20'], '--out'),
+        (['modulenas-build-kb', '--out', '/proc/modulenas-kb', '--models', 'resnet20'], 'cannot write in /proc'),
+    ]
+
+
+def run_in_process(argv: list, monkeypatch, capsys) -> tuple:
+    "Exit status and stderr of the console script `argv[0]` run with the arguments `argv[1:]`."
+    exe = shutil.which(argv[0]) or str(Path(sys.executable).parent / argv[0])
+    if not Path(exe).exists(): pytest.fail(f'console script {argv[0]} is not installed (pip install -e .)')
+    monkeypatch.setattr(sys, 'argv', [exe, *map(str, argv[1:])])
+    with pytest.raises(SystemExit) as e: runpy.run_path(exe, run_name='__main__')
+    return e.value.code, capsys.readouterr().err
+
+
+def test_table_of_bad_invocations(kb, places, monkeypatch, capsys):
+    table = cases(str(kb), places)
+    assert len(table) >= 40 and {a[0] for a, _ in table} == set(SCRIPTS)  # every console script is in it
+    before = sorted(p.name for p in places.iterdir())
+    wrong = []
+    for argv, message in table:
+        code, err = run_in_process(argv, monkeypatch, capsys)
+        last = (err.strip().splitlines() or [''])[-1]
+        if code != 2 or message not in err or 'Traceback' in err or 'error:' not in last:
+            wrong.append((argv[0], [str(a) for a in argv[1:]], code, err[-300:]))
+    assert not wrong, wrong
+    assert sorted(p.name for p in places.iterdir()) == before  # nothing written: no run, export or knowledge base
+    assert not Path('/proc/modulenas-run').exists()
+
+
+def test_a_bug_is_a_traceback_and_a_request_to_report_it(monkeypatch, capsys):
+    "What is not the user's mistake is shown as what it is: exit status 1, the traceback, and where to report it."
+    from modulenas import cli
+    def broken(): raise RuntimeError('an invariant broke')
+    with pytest.raises(SystemExit) as e: cli._run_cli(broken)
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and 'Traceback' in err and 'RuntimeError: an invariant broke' in err
+    assert 'bug in modulenas' in err.strip().splitlines()[-1]

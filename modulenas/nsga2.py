@@ -42,12 +42,12 @@ class CandidateRepair(Repair):
         return np.array([repair_genome(x, self.space, self.kb, self.fallback) for x in X], dtype=int)
 
 class CandidateSampling(Sampling):
-    "pymoo `Sampling`: the `seeds` genomes first (e.g. the zoo networks), then uniform random repaired genomes."
+    "pymoo `Sampling`: every one of the `seeds` genomes (e.g. the zoo networks, even more of them than `n_samples`), then uniform random repaired genomes up to `n_samples`."
     def __init__(self, space: SearchSpace, kb, fallback, seeds=()):
         super().__init__(); self.repair = CandidateRepair(space, kb, fallback); self.seeds = [np.asarray(s) for s in seeds]
     def _do(self, problem, n_samples, random_state=None, **kwargs):
         rng = random_state if random_state is not None else np.random.default_rng()
-        X = self.seeds[:n_samples] + [rng.integers(0, problem.xu + 1) for _ in range(n_samples - len(self.seeds))]
+        X = self.seeds + [rng.integers(0, problem.xu + 1) for _ in range(n_samples - len(self.seeds))]  # no parent left out
         return self.repair._do(problem, np.array(X, dtype=int))
 
 class CandidateDuplicates(ElementwiseDuplicateElimination):

@@ -22,25 +22,25 @@ class RandomStrategy(Strategy):
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
         super().__init__(space, kb, config, seeds, fallback)
         self.rng = np.random.default_rng(config.seed + 1)
-        self.asked, self.started = {}, False  # keys asked for, in order (a dict: ordered the same in every process)
+        self.asked = {}  # keys asked for, in order (a dict: ordered the same in every process)
+        self.pending = [[int(v) for v in s] for s in self.seeds]  # parents not asked for yet
 
     def ask(self) -> list:
         out, keys, tries, n = [], set(), 0, self.config.pop_size
-        pending = [] if self.started else list(self.seeds)
-        while len(out) < n and (pending or tries < self.max_tries * n):
-            if pending: g = pending.pop(0)
+        while len(out) < n and (self.pending or tries < self.max_tries * n):
+            if self.pending: g = self.pending.pop(0)
             else: tries += 1; g = self.repair(self.rng.integers(0, self.space.upper + 1))
             k = self.key(g)
             if k not in self.asked and k not in keys: out.append([int(v) for v in g]); keys.add(k)
-        self.started = True
         return out
 
     def tell(self, genomes: list, records: list[dict]) -> None:
         self.asked.update(dict.fromkeys(r['key'] for r in records))
 
     def state(self) -> dict:
-        return dict(rng=self.rng.bit_generator.state, asked=list(self.asked), started=self.started)
+        return dict(rng=self.rng.bit_generator.state, asked=list(self.asked), pending=self.pending)
 
     def load(self, state: dict) -> None:
         self.rng.bit_generator.state = state['rng']
-        self.asked, self.started = dict.fromkeys(state['asked']), state['started']
+        self.asked = dict.fromkeys(state['asked'])
+        self.pending = state['pending'] if 'pending' in state else ([] if state.get('started') else self.pending)  # older runs

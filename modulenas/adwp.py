@@ -398,6 +398,7 @@ class ScreenedEvaluator:
         self.stats = feature_stats(self.kb, calib.images[:n_probe], device=self.device, progress=progress)
         self.val = val if n_screen >= len(val) else val.subset(torch.arange(n_screen))
         self.config = evaluator.config
+        self.data_fingerprint = getattr(evaluator, 'data_fingerprint', None)
 
     def screen(self, candidate: Candidate) -> tuple[float, int]:
         "(validation accuracy on the screening images with predicted adapters, number of adapters) of `candidate`."

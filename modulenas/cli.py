@@ -52,9 +52,14 @@ def _check_numbers(**settings) -> None:
         elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
             _fail(f"{flag} must be a positive number, not {v!r}")
 
-def _check_out_folder(path, flag: str) -> None:
-    "A `CLIError` when `path`, where a command is to write its folder, is a file, lies inside one, or cannot be written there."
+def _check_out_folder(path, flag: str, ours: tuple = (), # names only this command's folders hold
+                      what: str = 'output') -> None:
+    "A `CLIError` when `path`, where a command is to write its folder, is a file, lies inside one, cannot be written there, or (given `ours`) is a non-empty folder holding none of them: someone else's."
     p = Path(path)
+    if ours and p.is_dir():
+        if (others := sorted(e.name for e in p.iterdir() if not e.name.startswith('.'))) and not set(others) & set(ours):
+            _fail(f"{flag} {path}: the folder holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}) "
+                  f"and no {what}: give a new or empty folder")
     for q in (p, *p.parents):
         if q.exists():
             if not q.is_dir(): _fail(f"{flag} {path}: {q} is a file, not a folder")
@@ -82,7 +87,7 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
-    _check_out_folder(out, '--out')
+    _check_out_folder(out, '--out', ours=('index.sqlite', 'weights'), what='knowledge base')
     t0 = time.perf_counter()
     try: kb = KnowledgeBase(out)
     except KnowledgeBaseError as e: _fail(str(e))

@@ -35,6 +35,7 @@ class _Worker:
         "The `EvalResult` of a candidate (as plain data), failures recorded, not raised."
         return self.evaluator.evaluate(Candidate.from_dict(candidate), raise_errors=False).to_dict()
     def pid(self) -> int: return os.getpid()
+    def data_fingerprint(self) -> str | None: return getattr(self.evaluator, 'data_fingerprint', None)
 
 class RayEvaluator:
     "Scores batches of candidates on Ray workers built from `setup` (see `modulenas.pipeline.search_setup`)."
@@ -54,6 +55,7 @@ class RayEvaluator:
                            max_task_retries=retries)(_Worker)
         self.n_workers, self.actors = n, [actor.remote(setup, threads_per_worker) for _ in range(n)]
         self.pids = ray.get([a.pid.remote() for a in self.actors])  # every worker built and ready
+        self.data_fingerprint = ray.get(self.actors[0].data_fingerprint.remote())  # the same setup: the same images everywhere
         self.start_s = time.perf_counter() - t0  # start-up: the cluster, the workers, their data
 
     def evaluate_many(self, candidates: Iterable[Candidate], raise_errors: bool = False, progress: bool = False,

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/evaluate.html.md"""
 
 # %% ../nbs/08_evaluate.ipynb #953c9656
 from __future__ import annotations
-import contextlib, dataclasses, math, sqlite3, statistics, time, warnings
+import contextlib, dataclasses, functools, json, math, sqlite3, statistics, time, warnings
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -15,11 +15,12 @@ from torch import nn
 from scipy import stats as _scipy_stats
 
 from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,
-                            set_seed)
+                            set_seed, sha256_bytes)
 from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import train_steps, warmup_cosine
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
-from .assemble import assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool, TeacherCache
+from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
+                                 TeacherCache, images_key)
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
@@ -341,6 +342,12 @@ class Evaluator:
             best = max(best, res.score)
             bar.set_postfix(best=f'{best:.3f}', errors=sum(not r.ok for r in out))
         return out
+
+    @functools.cached_property
+    def data_fingerprint(self) -> str:
+        "A short hash of the images and labels every score is measured on (calibration, validation, training when refining)."
+        sets = [self.data.calib, self.data.val] + ([self.data.train] if self.config.refine_steps else [])
+        return sha256_bytes(json.dumps([[images_key(s.images), images_key(s.labels)] for s in sets]).encode())[:16]
 
     def __repr__(self) -> str:
         return (f"Evaluator({len(self.kb.models())} parents, calib {len(self.data.calib)}, val {len(self.data.val)}, "

@@ -20,9 +20,10 @@ from torchvision.ops.misc import Permute
 from .core import sha256_bytes
 
 # %% auto #0
-__all__ = ['FORMAT', 'UnsafeSpecError', 'config_from_init', 'register_layer', 'list_layers', 'register_function',
-           'register_method', 'list_functions', 'list_methods', 'encode_value', 'decode_value', 'graph_to_spec',
-           'spec_to_graph', 'spec_summary', 'spec_to_json', 'spec_hash', 'roundtrip_error']
+__all__ = ['FORMAT', 'MAX_SPEC_CHARS', 'MAX_SPEC_ENTRIES', 'UnsafeSpecError', 'config_from_init', 'register_layer', 'list_layers',
+           'register_function', 'register_method', 'list_functions', 'list_methods', 'parse_spec', 'encode_value',
+           'decode_value', 'graph_to_spec', 'spec_to_graph', 'spec_summary', 'spec_to_json', 'spec_hash',
+           'roundtrip_error']
 
 # %% ../nbs/03_graphspec.ipynb #5d1618b5
 FORMAT = 'modulenas.graphspec/1'  # the version string every spec carries
@@ -144,6 +145,18 @@ _DTYPES = {str(d).removeprefix('torch.'): d for d in (
 _MEMORY_FORMATS = {str(m).removeprefix('torch.'): m for m in (
     torch.contiguous_format, torch.channels_last, torch.channels_last_3d, torch.preserve_format)}
 _MAX_DEPTH = 32  # deepest nesting of containers accepted in a value
+MAX_SPEC_CHARS = 32 << 20  # the longest graph spec text read (a whole ResNet-50 takes about 0.1 MB)
+MAX_SPEC_ENTRIES = 20_000  # the most nodes, layers or tensors a spec may hold (a whole EfficientNet-B7 has 866 nodes; 20,000 build in a few seconds)
+
+def parse_spec(text: str | bytes, # the JSON text of a graph spec
+              ) -> Any:
+    "The JSON data of a spec's text; `UnsafeSpecError` when it is not JSON, or too long or deeply nested to read safely."
+    if not isinstance(text, (str, bytes)): raise UnsafeSpecError(f"a graph spec is JSON text, not {type(text).__name__}")
+    if len(text) > MAX_SPEC_CHARS:
+        raise UnsafeSpecError(f"the graph spec is {len(text):,} characters long, over the limit of {MAX_SPEC_CHARS:,} (graphspec.MAX_SPEC_CHARS)")
+    try: return json.loads(text)
+    except RecursionError: raise UnsafeSpecError("the graph spec is nested too deeply to read") from None
+    except (TypeError, ValueError) as e: raise UnsafeSpecError(f"the graph spec is not JSON ({e})") from None
 
 def encode_value(value: Any, # a node argument or layer-config value
                  where: str = 'value', # what is being encoded, for error messages
@@ -354,6 +367,8 @@ def _graph_from_spec(spec: Any) -> tuple[fx.Graph, dict, dict, bool]:
     if not isinstance(spec['training'], bool): raise UnsafeSpecError("spec: training must be true or false")
     if not isinstance(spec['layers'], dict) or not isinstance(spec['tensors'], dict) or not isinstance(spec['nodes'], list):
         raise UnsafeSpecError("spec: layers and tensors must be objects, nodes a list")
+    if (n := max(len(spec['layers']), len(spec['tensors']), len(spec['nodes']))) > MAX_SPEC_ENTRIES:
+        raise UnsafeSpecError(f"spec: {n:,} entries in one list, over the limit of {MAX_SPEC_ENTRIES:,} (graphspec.MAX_SPEC_ENTRIES)")
     layers = {q: _decode_layer(q, e) for q, e in spec['layers'].items()}
     tensors = {q: _decode_tensor(q, e) for q, e in spec['tensors'].items()}
     _check_paths([*layers, *tensors])
@@ -394,7 +409,7 @@ def spec_to_graph(spec: dict | str, # a spec from `graph_to_spec` (or its JSON t
                   state_dict: dict[str, torch.Tensor] | None = None, # the module's tensors, assigned without copying
                  ) -> fx.GraphModule:
     "Rebuild the GraphModule of `spec` from the allow-lists only; `UnsafeSpecError` for anything outside them."
-    if isinstance(spec, (str, bytes)): spec = json.loads(spec)
+    if isinstance(spec, (str, bytes)): spec = parse_spec(spec)
     graph, layers, tensors, training = _graph_from_spec(spec)
     with torch.device('meta') if state_dict is not None else contextlib.nullcontext():
         root = {q: _make_layer(q, t, c) for q, (t, c) in layers.items()}

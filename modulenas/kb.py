@@ -19,11 +19,11 @@ from fastcore.basics import patch
 
 from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, render_table
 from .decompose import GRANULARITIES, ModuleInfo, Piece
-from .graphspec import UnsafeSpecError, graph_to_spec, spec_to_graph, spec_to_json
+from .graphspec import UnsafeSpecError, graph_to_spec, parse_spec, spec_to_graph, spec_to_json
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'KINDS', 'KnowledgeBaseError', 'CorruptWeightsError', 'ModuleRecord', 'module_id',
-           'check_model_name', 'KnowledgeBase', 'weights_bytes']
+__all__ = ['SCHEMA_VERSION', 'KINDS', 'MAX_INDEX_JSON', 'KnowledgeBaseError', 'CorruptWeightsError', 'ModuleRecord', 'module_id',
+           'check_model_name', 'KnowledgeBase', 'weights_bytes', 'module_problems']
 
 # %% ../nbs/05_kb.ipynb #bfd03397
 SCHEMA_VERSION = 1  # version of the index layout; stored in the `kb_info` table
@@ -160,6 +160,7 @@ def _stage(stage: str, name: str) -> None:
 # %% ../nbs/05_kb.ipynb #9d2cbaa4
 class KnowledgeBase:
     "Modules of pretrained networks with their weights, in a folder: `index.sqlite` + `weights/<sha256>.safetensors`."
+    max_weight_bytes = 4 << 30  # the largest weight file read (a guard against files made to exhaust memory)
     def __init__(self, path: str | Path, # the knowledge-base folder
                  create: bool = True, # create it when missing
                 ):
@@ -270,7 +271,11 @@ def _read_weights(self: KnowledgeBase, sha256: str, mid: str) -> dict[str, torch
     if not isinstance(sha256, str) or not _SHA.fullmatch(sha256):
         raise CorruptWeightsError(f"module {mid}: the index names an invalid weight file {sha256!r}")
     path = self.weights_path(sha256)
-    try: data = path.read_bytes()
+    try:
+        if (size := path.stat().st_size) > self.max_weight_bytes:
+            raise CorruptWeightsError(f"module {mid}: weight file {path} holds {size:,} bytes, over the limit of "
+                                      f"{self.max_weight_bytes:,} (KnowledgeBase.max_weight_bytes)")
+        data = path.read_bytes()
     except FileNotFoundError: raise CorruptWeightsError(f"module {mid}: weight file {path} is missing") from None
     if (got := sha256_bytes(data)) != sha256:
         raise CorruptWeightsError(f"module {mid}: weight file {path} is corrupt (sha256 {got[:12]}..., expected {sha256[:12]}...)")
@@ -361,10 +366,34 @@ def add_pieces(self: KnowledgeBase, name: str, # the network's name (each module
     return self.modules_of(name)
 
 # %% ../nbs/05_kb.ipynb #99da9caa
+MAX_INDEX_JSON = 16 << 20  # the longest JSON text read from one field of the index
+
+def _loads(text: Any, what: str) -> Any:
+    "The JSON data of `text`, a field of the index; `KnowledgeBaseError` saying `what` it is when it cannot be read safely."
+    if not isinstance(text, (str, bytes)) or len(text) > MAX_INDEX_JSON:
+        raise KnowledgeBaseError(f"{what} in the index is not JSON text of at most {MAX_INDEX_JSON:,} characters")
+    try: return json.loads(text)
+    except RecursionError: raise KnowledgeBaseError(f"{what} in the index is nested too deeply to read") from None
+    except ValueError as e: raise KnowledgeBaseError(f"{what} in the index is not JSON ({e})") from None
+
+_COUNTS = ('position', 'in_channels', 'out_channels', 'in_reduction', 'out_reduction', 'params', 'flops')
+
+def _shape(text: Any, mid: str, col: str) -> tuple:
+    "The shape stored as JSON `text` in column `col` of module `mid`: a short list of positive whole numbers."
+    try: v = json.loads(text) if isinstance(text, str) and len(text) <= 200 else None
+    except (ValueError, RecursionError): v = None
+    if not (isinstance(v, list) and 0 < len(v) <= 8 and all(type(x) is int and x > 0 for x in v)):
+        raise KnowledgeBaseError(f"module {mid}: its {col} in the index, {text!r:.60}, is not a shape (positive whole numbers)")
+    return tuple(v)
+
 def _record(row: sqlite3.Row) -> ModuleRecord:
-    "The `ModuleRecord` of a `modules` row."
+    "The `ModuleRecord` of a `modules` row; `KnowledgeBaseError` naming the module and column when the row is not one."
     d = {f.name: row[f.name] for f in dataclasses.fields(ModuleRecord)}
-    return ModuleRecord(**{**d, 'in_shape': tuple(json.loads(d['in_shape'])), 'out_shape': tuple(json.loads(d['out_shape']))})
+    mid = d['id']
+    if bad := [c for c in _COUNTS if type(d[c]) is not int or d[c] < (1 if c.endswith('channels') else 0)]:
+        raise KnowledgeBaseError(f"module {mid}: its {bad[0]} in the index, {d[bad[0]]!r:.60}, is not a whole number "
+                                 f"of at least {1 if bad[0].endswith('channels') else 0}")
+    return ModuleRecord(**{**d, 'in_shape': _shape(d['in_shape'], mid, 'in_shape'), 'out_shape': _shape(d['out_shape'], mid, 'out_shape')})
 
 _ORDER = " ORDER BY parent, position"
 
@@ -401,11 +430,18 @@ def model_meta(self: KnowledgeBase, name: str) -> dict:
     rows = self._rows("SELECT * FROM models WHERE name = ?", (name,))
     if not rows: raise KeyError(f"no network {name!r} in the knowledge base at {self.path}")
     r = rows[0]
-    tup = lambda s: None if s is None else tuple(json.loads(s))
-    return {**json.loads(r['meta']), 'name': name, 'granularity': r['granularity'], 'origin': r['source'],
-            'mean': tup(r['mean']), 'std': tup(r['std']), 'dataset': r['dataset'], 'num_classes': r['num_classes'],
-            'input_size': tup(r['input_size']), 'n_modules': r['n_modules'], 'params': r['params'], 'flops': r['flops'],
-            'added': r['added'], 'metrics': json.loads(r['metrics'])}
+    def tup(col):
+        v = None if r[col] is None else _loads(r[col], f"network {name}: its {col}")
+        if v is not None and not (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)):
+            raise KnowledgeBaseError(f"network {name}: its {col} in the index, {r[col]!r:.60}, is not a list of numbers")
+        return None if v is None else tuple(v)
+    meta, metrics = _loads(r['meta'], f"network {name}: its metadata"), _loads(r['metrics'], f"network {name}: its metrics")
+    if not isinstance(meta, dict) or not isinstance(metrics, dict):
+        raise KnowledgeBaseError(f"network {name}: its metadata and metrics in the index must be JSON objects")
+    return {**meta, 'name': name, 'granularity': r['granularity'], 'origin': r['source'],
+            'mean': tup('mean'), 'std': tup('std'), 'dataset': r['dataset'], 'num_classes': r['num_classes'],
+            'input_size': tup('input_size'), 'n_modules': r['n_modules'], 'params': r['params'], 'flops': r['flops'],
+            'added': r['added'], 'metrics': metrics}
 
 @patch
 def set_metrics(self: KnowledgeBase, name: str, **metrics) -> dict:
@@ -474,8 +510,8 @@ def spec(self: KnowledgeBase, mid: str) -> dict:
     "The graph spec of module `mid` (JSON data, see `modulenas.graphspec`)."
     self.get(mid)
     text = self._rows("SELECT spec FROM modules WHERE id = ?", (mid,))[0][0]
-    try: return json.loads(text)
-    except (TypeError, ValueError) as e: raise UnsafeSpecError(f"module {mid}: its graph spec is not JSON ({e})") from None
+    try: return parse_spec(text)
+    except UnsafeSpecError as e: raise UnsafeSpecError(f"module {mid}: {e}") from None
 
 # %% ../nbs/05_kb.ipynb #8df64864
 @patch
@@ -487,8 +523,8 @@ def load_module(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03'
     if not rows: raise KeyError(f"no module {mid!r} in the knowledge base at {self.path}")
     spec, sha = rows[0]
     tensors = self._read_weights(sha, mid)
-    try: spec = json.loads(spec)
-    except (TypeError, ValueError) as e: raise UnsafeSpecError(f"module {mid}: its graph spec is not JSON ({e})") from None
+    try: spec = parse_spec(spec)
+    except UnsafeSpecError as e: raise UnsafeSpecError(f"module {mid}: {e}") from None
     try: gm = spec_to_graph(spec, tensors)
     except UnsafeSpecError as e: raise UnsafeSpecError(f"module {mid}: {e}") from None
     except (ValueError, TypeError, KeyError) as e:
@@ -501,39 +537,91 @@ def _chain_problems(self: KnowledgeBase) -> list[str]:
     "Networks whose stored modules do not form a chain stem, body..., head of the recorded length."
     problems = []
     for r in self._rows("SELECT name, n_modules FROM models ORDER BY name"):
-        recs = self.modules_of(r['name'])
-        if [m.position for m in recs] != list(range(r['n_modules'])):
-            problems.append(f"{r['name']}: {len(recs)} modules stored at positions {[m.position for m in recs]}, expected 0..{r['n_modules'] - 1}")
-        elif recs[0].kind != 'stem' or recs[-1].kind != 'head': problems.append(f"{r['name']}: does not start with a stem and end with a head")
+        rows = self._rows("SELECT position, kind FROM modules WHERE parent = ? ORDER BY position", (r['name'],))
+        positions, kinds = [m['position'] for m in rows], [m['kind'] for m in rows]
+        if type(r['n_modules']) is not int or positions != list(range(r['n_modules'])):
+            problems.append(f"{r['name']}: {len(rows)} modules stored at positions {positions}, expected 0..{r['n_modules'] - 1}"
+                            if type(r['n_modules']) is int else f"{r['name']}: its n_modules in the index, {r['n_modules']!r:.40}, is not a count")
+        elif kinds[0] != 'stem' or kinds[-1] != 'head': problems.append(f"{r['name']}: does not start with a stem and end with a head")
     return problems
 
 @patch
-def verify(self: KnowledgeBase, load: bool = False, # also rebuild every module from its spec and weights
+def _row_problems(self: KnowledgeBase) -> tuple[list[str], set[str]]:
+    "Rows of the index that cannot be read as what they should hold, and the ids of the modules among them."
+    problems, bad = [], set()
+    for row in self._rows("SELECT * FROM modules" + _ORDER):
+        try: _record(row)
+        except KnowledgeBaseError as e: problems.append(str(e)); bad.add(row['id'])
+    for name in self.models():
+        try: self.model_meta(name); self._lineage(name)
+        except KnowledgeBaseError as e: problems.append(str(e))
+    for kind in [r[0] for r in self._rows("SELECT DISTINCT kind FROM measurements")]:
+        for r in self._rows("SELECT module_id, detail FROM measurements WHERE kind = ?", (kind,)):
+            try: _loads(r['detail'], f"a {kind} measurement of {r['module_id']}")
+            except KnowledgeBaseError as e: problems.append(str(e))
+    for kind in [r[0] for r in self._rows("SELECT DISTINCT kind FROM tensors")]:
+        try: self.tensor_contexts(kind); self.tensors(kind)
+        except KnowledgeBaseError as e: problems.append(str(e))
+    return problems, bad
+
+@patch
+def verify(self: KnowledgeBase, load: bool = False, # also rebuild every module and check it against its record
           ) -> list[str]:
-    "Problems of the index and the weight files (empty when all is sound): integrity, chains, file checksums."
+    "Problems of the index and the weight files (empty when all is sound): integrity, readable rows, chains, file checksums."
     problems = [f"index: {r[0]}" for r in self._rows("PRAGMA integrity_check") if r[0] != 'ok']
     problems += [f"index: broken reference in table {r[0]} (row {r[1]})" for r in self._rows("PRAGMA foreign_key_check")]
-    problems += self._chain_problems()
+    row_problems, bad_rows = self._row_problems()
+    problems += row_problems + self._chain_problems()
     bad = set()
     for r in self._rows("SELECT weights_sha256 AS sha, min(id) AS mid FROM modules GROUP BY weights_sha256"):
         if (problem := self._file_problem(r['sha'], r['mid'])): problems.append(problem); bad.add(r['sha'])
-    return problems + (self._load_problems(skip=bad) if load else [])
+    return problems + (self._load_problems(skip=bad, skip_ids=bad_rows) if load else [])
 
 @patch
-def _file_problem(self: KnowledgeBase, sha: str, mid: str) -> str | None:
+def _file_problem(self: KnowledgeBase, sha: Any, mid: str) -> str | None:
     "What is wrong with the weight file `sha` of module `mid`, or None."
-    if not _SHA.fullmatch(sha): return f"{mid}: invalid weight file name {sha!r}"
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha): return f"{mid}: invalid weight file name {sha!r:.80}"
     path = self.weights_path(sha)
     if not path.is_file(): return f"{mid}: weight file {path} is missing"
+    if path.stat().st_size > self.max_weight_bytes:
+        return f"{mid}: weight file {path} is over the limit of {self.max_weight_bytes:,} bytes (KnowledgeBase.max_weight_bytes)"
     if sha256_file(path) != sha: return f"{mid}: weight file {path} is corrupt (sha256 mismatch)"
 
+_FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)  # what trained weights are stored in
+
+def module_problems(module: nn.Module, # a module rebuilt from the knowledge base (its weights are used up: moved to 'meta')
+                    record: ModuleRecord, # what the index says about it
+                   ) -> list[str]:
+    "Where `module` disagrees with `record` (parameter count, the shape it turns the recorded input into) or its weights make no sense."
+    out, tensors = [], {**dict(module.named_buffers()), **dict(module.named_parameters())}
+    floats = {t.dtype for t in tensors.values() if t.is_floating_point()}
+    if floats - set(_FLOAT_DTYPES) or len(floats) > 1:
+        out.append(f"floating-point weights in {sorted(str(d) for d in floats)}: one of float32, float16 or bfloat16 expected")
+    if nonfinite := [n for n, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]:
+        out.append(f"weights that are not finite numbers (NaN or infinite): {', '.join(nonfinite[:3])}")
+    if negative := [n for n, t in tensors.items() if n.endswith('running_var') and (t < 0).any()]:
+        out.append(f"negative running variances: {', '.join(negative[:3])}")
+    if (n := sum(p.numel() for p in module.parameters())) != record.params:
+        out.append(f"{n:,} parameters, where the index records {record.params:,}")
+    if record.in_shape[0] != record.in_channels or record.out_shape[0] != record.out_channels:
+        out.append(f"shapes {record.in_shape} -> {record.out_shape} in the index disagree with its channels "
+                   f"{record.in_channels} -> {record.out_channels}")
+    try:  # shapes only: on the meta device nothing is computed or allocated, whatever the recorded shape says
+        with torch.no_grad(): y = module.to('meta')(torch.empty(1, *record.in_shape, device='meta', dtype=min(floats, default=torch.float32, key=str)))
+        if not isinstance(y, torch.Tensor) or tuple(y.shape[1:]) != record.out_shape:
+            out.append(f"turns an input of the recorded shape {record.in_shape} into "
+                       f"{tuple(y.shape[1:]) if isinstance(y, torch.Tensor) else type(y).__name__}, where the index records {record.out_shape}")
+    except Exception as e: out.append(f"does not run on an input of its recorded shape {record.in_shape}: {type(e).__name__}: {str(e)[:200]}")
+    return [f"module {record.id}: {p}" for p in out]
+
 @patch
-def _load_problems(self: KnowledgeBase, skip: set) -> list[str]:
-    "Modules (with a sound weight file) that cannot be rebuilt: a bad spec, or weights that do not fit it."
+def _load_problems(self: KnowledgeBase, skip: set, skip_ids: set = frozenset()) -> list[str]:
+    "Modules (with a readable row and a sound weight file) that cannot be rebuilt, or that disagree with their records."
     problems = []
-    for r in self:
-        if r.weights_sha256 in skip: continue
-        try: self.load_module(r.id)
+    for row in self._rows("SELECT * FROM modules" + _ORDER):
+        if row['id'] in skip_ids or row['weights_sha256'] in skip: continue
+        r = _record(row)
+        try: problems += module_problems(self.load_module(r.id), r)
         except (KnowledgeBaseError, UnsafeSpecError) as e: problems.append(str(e))
     return problems
 
@@ -586,7 +674,7 @@ def summary(self: KnowledgeBase) -> dict:
 def _lineage(self: KnowledgeBase, name: str) -> str:
     "Where network `name`'s weights come from, as recorded when it was added: 'family, source' (or 'user')."
     rows = self._rows("SELECT meta FROM models WHERE name = ?", (name,))
-    meta = json.loads(rows[0][0]) if rows else {}
+    meta = _loads(rows[0][0], f"network {name}: its metadata") if rows else {}
     meta = meta if isinstance(meta, dict) else {}
     return ', '.join(str(meta[k]) for k in ('family', 'source') if meta.get(k)) or 'user'
 
@@ -681,7 +769,7 @@ def measurements(self: KnowledgeBase, kind: str, # who measured
                 ) -> dict:
     "Module id -> (value, detail) of the measurements of `kind` recorded under `context`."
     rows = self._rows("SELECT module_id, value, detail FROM measurements WHERE kind = ? AND context = ?", (kind, _context_json(context)))
-    return {r['module_id']: (r['value'], json.loads(r['detail'])) for r in rows}
+    return {r['module_id']: (r['value'], _loads(r['detail'], f"a {kind} measurement of {r['module_id']}")) for r in rows}
 
 # %% ../nbs/05_kb.ipynb #5c60c671
 @patch
@@ -712,13 +800,16 @@ def tensors(self: KnowledgeBase, kind: str, # what they are
         keys = list(keys)
         if not keys: return {}
         sql += f" AND key IN ({', '.join('?' * len(keys))})"; args += keys
-    return {r['key']: (r['module_id'], safetensors.torch.load(r['data']), json.loads(r['detail']))
-            for r in self._rows(sql + " ORDER BY added, rowid", args)}
+    def read(r):
+        try: tensors = safetensors.torch.load(r['data'])
+        except Exception as e: raise KnowledgeBaseError(f"{kind} tensors {r['key']} in the index are not safetensors bytes ({e})") from None
+        return r['module_id'], tensors, _loads(r['detail'], f"the detail of {kind} tensors {r['key']}")
+    return {r['key']: read(r) for r in self._rows(sql + " ORDER BY added, rowid", args)}
 
 @patch
 def tensor_contexts(self: KnowledgeBase, kind: str) -> list[dict]:
     "The contexts tensors of `kind` are recorded under."
-    return [json.loads(r[0]) for r in self._rows("SELECT DISTINCT context FROM tensors WHERE kind = ? ORDER BY context", (kind,))]
+    return [_loads(r[0], f"a context of {kind} tensors") for r in self._rows("SELECT DISTINCT context FROM tensors WHERE kind = ? ORDER BY context", (kind,))]
 
 # %% ../nbs/05_kb.ipynb #a1b2c3d5
 from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)

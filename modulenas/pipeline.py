@@ -23,10 +23,10 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'MIN_PAIRS', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main', 'resume_main',
-           'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune', 'export_main',
-           'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli',
-           'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main',
+           'resume_main', 'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune',
+           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
+           'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -98,6 +98,8 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
+RUN_FILES = ('config.json', 'evaluations.jsonl', 'checkpoint.json', 'pareto.json')  # what a search run folder holds
+
 def _split(s: str | None) -> tuple:
     "A comma-separated list as a tuple of its non-empty items."
     return tuple(p.strip() for p in (s or '').split(',') if p.strip())
@@ -133,7 +135,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0)
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
-    _check_out_folder(run_dir, '--run-dir')
+    _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
     if parents:
         from modulenas.kb import KnowledgeBase
         have = KnowledgeBase(kb, create=False).models()
@@ -436,7 +438,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     except ValueError as e: _fail(f"--objectives: {e}")
     try: usable_device(device)
     except ValueError as e: _fail(str(e))
-    _check_out_folder(out, '--out')
+    _check_out_folder(out, '--out', ours=('kb', 'search', 'report.md', 'report.json'), what='modulenas-run output')
     from modulenas.export import onnx_available
     out, times, t0 = Path(out), {}, time.perf_counter()
     onnx = onnx and onnx_available()
@@ -548,7 +550,7 @@ def export_cli(
     "Write a network as a standalone folder (network.json + weights.safetensors) and an ONNX file."
     def go():
         if not out: _fail('give --out: the folder to write the exported network to')
-        _check_out_folder(out, '--out')
+        _check_out_folder(out, '--out', ours=('network.json', 'weights.safetensors'), what='exported network')
         from modulenas.export import NetworkFormatError
         try: return export_main(source, out, name, not no_onnx, device)
         except NetworkFormatError as e: _fail(str(e))

@@ -440,9 +440,10 @@ class _Run:
                          for s in config.strategies}
 
     def _check_or_write_config(self, extra: dict) -> None:
-        "Write `config.json`, or refuse to continue a run made with other settings or another knowledge base."
+        "Write `config.json`, or refuse to continue a run made with other settings, another knowledge base or other data."
         made_with = dict(fingerprint=kb_fingerprint(self.kb, self.space), path=str(getattr(self.kb, 'path', '')) or None)
-        cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), knowledge_base=made_with, **extra)
+        data = getattr(self.evaluator, 'data_fingerprint', None)  # the images and labels scores are measured on
+        cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), knowledge_base=made_with, data=data, **extra)
         path, log = self.dir/'config.json', self.dir/'evaluations.jsonl'
         if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
@@ -457,6 +458,11 @@ class _Run:
                 raise ValueError(f"{self.dir} was made with the knowledge base at {was.get('path')} (modules {was.get('fingerprint')}); "
                                  f"the one given ({made_with['path']}, modules {made_with['fingerprint']}) holds other weights "
                                  "under the same module ids: resume with the first one, or use a new run_dir")
+            if old.get('data') and data and old['data'] != data:
+                made = (old.get('setup') or {}).get('data')
+                raise ValueError(f"{self.dir} was scored on other images or labels (data {old['data']}"
+                                 f"{', made with ' + json.dumps(made) if made else ''}) than the evaluator given now holds "
+                                 f"(data {data}): resume with the same data, or use a new run_dir")
         else:  # a new run, or one whose start failed before its first evaluation: nothing to keep, start it afresh
             (self.dir/'checkpoint.json').unlink(missing_ok=True)
             _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))

@@ -20,7 +20,7 @@ def places(tmp_path_factory):
     for name, files in {'damaged_run': {'config.json': '{not json', 'evaluations.jsonl': ''},
                         'unfinished_run': {'config.json': json.dumps(dict(search={}, space={})), 'evaluations.jsonl': ''},
                         'damaged_net': {'network.json': '{"format": '},
-                        'empty': {}}.items():
+                        'empty': {}, 'photos': {'cat.jpg': 'not ours', 'notes.txt': 'mine'}}.items():
         (d / name).mkdir()
         for f, text in files.items(): (d / name / f).write_text(text)
     return d
@@ -89,6 +89,10 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (b + ['--plugins', d / 'missing.py'], 'missing.py not found'),
         (['modulenas-build-kb', '--out', d / 'afile', '--models', 'resnet20'], '--out'),
         (['modulenas-build-kb', '--out', '/proc/modulenas-kb', '--models', 'resnet20'], 'cannot write in /proc'),
+        (['modulenas-search', kb, '--run-dir', d / 'photos'], '--run-dir ' + str(d / 'photos') + ': the folder holds other files (cat.jpg, notes.txt) and no search run'),
+        (['modulenas-run', '--out', d / 'photos'], 'and no modulenas-run output'),
+        (['modulenas-export', d / 'damaged_net', '--out', d / 'photos'], '--out ' + str(d / 'photos') + ': the folder holds other files'),
+        (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], 'and no knowledge base'),
     ]
 
 

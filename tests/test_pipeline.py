@@ -94,6 +94,20 @@ def test_run_folder_is_bound_to_its_knowledge_base(finished, cli, tmp_path):
     assert (run / 'evaluations.jsonl').read_bytes() == before
 
 
+
+def test_run_folder_is_bound_to_its_data(kb, finished, cli, tmp_path):
+    "The same knowledge base and search settings, scored on other validation images: continuing the run is refused."
+    import shutil
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    before = (run / 'evaluations.jsonl').read_bytes()
+    assert len(json.loads((run / 'config.json').read_text())['data']) == 16
+    other = [*SEARCH[:-1], 100]  # --n-val 100 instead of 128
+    r = cli('modulenas-search', kb, '--run-dir', run, *other)
+    assert r.returncode == 2 and 'was scored on other images or labels' in r.stderr and '"n_val": 128' in r.stderr
+    assert 'Traceback' not in r.stderr and (run / 'evaluations.jsonl').read_bytes() == before
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

@@ -83,6 +83,8 @@ def test_ray_workers_give_the_in_process_archive_and_survive_a_killed_worker(kb,
     assert same(got) == same(want)  # nothing lost, same order, same scores
     a, b = (json.loads((d / 'pareto.json').read_text()) for d in (run, reference))
     assert a['fronts'] == b['fronts'] and a['hv'] == b['hv']
+    data = [json.loads((d / 'config.json').read_text())['data'] for d in (run, reference)]
+    assert data[0] == data[1] and len(data[0]) == 16  # the workers' images are the in-process run's, by content
 
 
 def test_killed_driver_resumes_on_the_cluster(kb, cluster, reference, cli, tmp_path):

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/assemble.html.md"""
 
 # %% ../nbs/07_assemble.ipynb #e08b3078
 from __future__ import annotations
-import collections, dataclasses, functools
+import collections, copy, dataclasses, functools
 from typing import Sequence
 
 import torch
@@ -23,7 +23,8 @@ from .arch import Candidate, Slot, plan, needs_adapter
 __all__ = ['ADAPTER_METHOD', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs',
            'AssembledNet', 'ModulePool', 'parent_normalization', 'assemble', 'recalibrate_bn', 'images_key',
            'TeacherCache', 'AdapterFit', 'fit_adapters', 'adapter_context', 'keep_adapters', 'ClassifierFit',
-           'classifier_inputs', 'fit_classifier', 'refinable_parameters', 'refine', 'needs_adapter']
+           'classifier_inputs', 'fit_classifier', 'resize_classifier', 'refinable_parameters', 'refine',
+           'needs_adapter']
 
 # %% ../nbs/07_assemble.ipynb #f99c92b8
 _all_ = ['needs_adapter']
@@ -511,6 +512,22 @@ def fit_classifier(net: nn.Module,  # network whose final linear layer may be re
         s = _temperature(x @ w.T + b, y)
         clf.weight.copy_(s * w); clf.bias.copy_(s * b)
     return ClassifierFit(refit=refit, acc_kept=kept, acc_refit=refit_acc, samples=len(y))
+
+def resize_classifier(net: nn.Module, # an `AssembledNet`
+                      n_classes: int, # classes of the new task
+                     ) -> nn.Module:
+    "`net` with a classifier for `n_classes` (a zero-initialised linear layer on the same features, to be fitted), in place; the head module is copied first, so a `ModulePool`'s instance stays as it was."
+    clf = _classifier(net)
+    if clf.out_features == n_classes: return net
+    head = copy.deepcopy(net.slots[-1])
+    path = [name for name, m in head.named_modules() if isinstance(m, nn.Linear)][-1]
+    owner, _, attr = path.rpartition('.')
+    new = nn.Linear(clf.in_features, n_classes, bias=clf.bias is not None, device=clf.weight.device, dtype=clf.weight.dtype)
+    nn.init.zeros_(new.weight)
+    if new.bias is not None: nn.init.zeros_(new.bias)
+    setattr(head.get_submodule(owner) if owner else head, attr, new)
+    net.slots[-1] = head
+    return net
 
 # %% ../nbs/07_assemble.ipynb #1eefc56c
 def refinable_parameters(net: nn.Module) -> list[nn.Parameter]:

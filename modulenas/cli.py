@@ -87,7 +87,7 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
-    _check_out_folder(out, '--out', ours=('index.sqlite', 'weights'), what='knowledge base')
+    _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
     t0 = time.perf_counter()
     try: kb = KnowledgeBase(out)
     except KnowledgeBaseError as e: _fail(str(e))

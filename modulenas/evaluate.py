@@ -20,7 +20,7 @@ from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import train_steps, warmup_cosine
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
-                                 TeacherCache, images_key)
+                                 TeacherCache, images_key, resize_classifier)
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
@@ -46,6 +46,7 @@ class EvalConfig(Record):
     positions_per_image: int = 64       # spatial positions per image kept by the teacher cache
     recalibrate: str = 'downstream'     # BatchNorm re-estimation: 'downstream' of the first adapter, 'all' or 'off'
     fit_head: bool = True               # refit the classifier in closed form on the calibration images (with adapters)
+    new_head: bool = False              # a task the parents were not trained on: every classifier fitted afresh for its classes
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
     keep_adapters: bool = True          # store the fitted adapters in the knowledge base (for `modulenas.adwp`)
@@ -235,7 +236,11 @@ def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, con
             recalibrate_bn(net, calib.images, batch_size=config.batch_size, amp=amp, channels_last=config.channels_last)
             upstream.load_state_dict(kept)
     head = None
-    if config.fit_head and net.adapter_slots:
+    if config.new_head:  # the parents' classifiers mean nothing here: a new one, fitted on the calibration images, always
+        with _timed(stage_s, 'head', device):
+            head = fit_classifier(resize_classifier(net, len(calib.classes)), calib.images, calib.labels, ridge=config.ridge,
+                                  folds=0, batch_size=config.batch_size, amp=amp, channels_last=config.channels_last)
+    elif config.fit_head and net.adapter_slots:
         with _timed(stage_s, 'head', device):
             head = fit_classifier(net, calib.images, calib.labels, ridge=config.ridge, batch_size=config.batch_size,
                                   amp=amp, channels_last=config.channels_last)
@@ -277,7 +282,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
             with _timed(stage_s, 'raw', device): acc['raw'] = accuracy(net, val, **run)
         fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
         if cfg.keep_adapters and fit: _keep(kb, net, fit, teacher_cache, cfg.ridge)
-        if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None:
+        if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None or (head is not None and head.refit):
             with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network
         if cfg.refine_steps:

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 
 # %% ../nbs/12_pipeline.ipynb #a8215b6c
 from __future__ import annotations
-import datetime, importlib, json, sys, time
+import datetime, importlib, json, re, sys, time
 from pathlib import Path
 from typing import Sequence
 
@@ -98,6 +98,25 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
+def _task(kb: str, dataset: str, data: str | None, protocol: str) -> dict:
+    "Where a search's images come from: dataset name, image-folder `root` (from --data), a concrete protocol, and whether it is a new task (not the parents')."
+    from modulenas.data import is_archive, is_image_folder
+    root = None
+    if data is not None:
+        if not (is_image_folder(data) or is_archive(data)):
+            _fail(f"--data {data}: not an image folder (train/<class>/*, test/<class>/*) nor a tar archive of one")
+        root = str(Path(data).resolve())
+        dataset = re.sub(r'(\.tar(\.gz|\.bz2|\.xz)?|\.tgz)$', '', Path(data).name) or 'images'
+    from modulenas.kb import KnowledgeBase
+    with KnowledgeBase(kb, create=False) as k: seen = {k.model_meta(m).get('dataset') for m in k.models()}
+    new = root is not None or dataset.lower().removesuffix('-jpg') not in seen
+    if protocol == 'auto': protocol = 'train-holdout' if new else 'test-half'
+    if protocol not in PROTOCOLS: _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if new and protocol == 'test-half':
+        _fail(f"--protocol test-half takes validation images from the test split of {dataset}, a task no parent was trained on, "
+              "whose test split only the final report may touch: use train-holdout (the default for a new task)")
+    return dict(name=dataset, root=root, protocol=protocol, new=new)
+
 RUN_FILES = ('config.json', 'evaluations.jsonl', 'checkpoint.json', 'pareto.json')  # what a search run folder holds
 
 def _split(s: str | None) -> tuple:
@@ -108,10 +127,10 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
                 n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
                 max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
-                seed_zoo: bool = True, progress: bool = True, protocol: str = 'test-half', plugins: str | None = None,
+                seed_zoo: bool = True, progress: bool = True, protocol: str = 'auto', plugins: str | None = None,
                 workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
                 predictor: str = 'closed-form', elite: int = 8, n_initial: int | None = None,
-                accuracy_predictors: str = 'rbf,gp,mlp,trees') -> SearchResult:
+                accuracy_predictors: str = 'rbf,gp,mlp,trees', data: str | None = None) -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'steps'), n_calib=(n_calib, 'count'),
@@ -120,7 +139,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                    elite=(elite, 'count'), n_initial=(n_initial, 'count'))
     objs, plugs = _split(objectives), _split(plugins)
     load_plugins(plugs)
-    if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     try: objs = check_objectives(objs)
     except ValueError as e: _fail(f"--objectives: {e}")
     cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
@@ -132,8 +151,9 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
         raise ValueError(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
     device = str(usable_device(device))
+    task = _task(kb, dataset, data, protocol)
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
-                          latency_repeats=10 if 'latency' in objs else 0)
+                          latency_repeats=10 if 'latency' in objs else 0, new_head=task['new'])
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
     if parents:
@@ -141,8 +161,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
         have = KnowledgeBase(kb, create=False).models()
         if missing := [m for m in _split(parents) if m not in have]:
             _fail(f"--parents: no network {', '.join(missing)} in the knowledge base at {kb}; it holds {', '.join(have)}")
-    setup = search_setup(kb, dict(name=dataset, n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol), eval_cfg,
-                         device, plugs)
+    splits = dict(name=task['name'], n_calib=n_calib, n_val=n_val, seed=seed, protocol=task['protocol'])
+    setup = search_setup(kb, splits | ({'root': task['root']} if task['root'] else {}), eval_cfg, device, plugs)
     if screen: setup['setup']['screen'] = screen
     kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
     evaluator = _screened(kb_obj, evaluator, screen, run_dir)
@@ -374,11 +394,14 @@ def _hypervolume_line(res: SearchResult) -> str:
     return ("hypervolume (same budget, scales and reference point): "
             + ', '.join(f"{s} {last(s)}" for s in res.config.strategies))
 
-def _protocol_line(protocol: str) -> str:
+def _protocol_line(protocol: str, new_task: bool = False) -> str:
     "Where the validation images of the search came from, and why that matters."
     if protocol == 'test-half':
         return ("validation: half of the official test set, images no parent was trained on (protocol test-half); "
                 "the test column below is the other half, scored once")
+    if new_task:
+        return ("validation: images held out of the new task's training folder (protocol train-holdout), which no parent "
+                "was trained on; the test column below is its test folder, scored once")
     return ("validation: images carved out of the training set, which every zoo network was trained on (protocol "
             "train-holdout): the parents' validation scores are flattered")
 
@@ -387,7 +410,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
     search_dir = res.run_dir
     lines = [f"# modulenas run {datetime.datetime.now().isoformat(timespec='seconds')}", '',
              f"budget: {json.dumps(budget)}", '',
-             _protocol_line(budget.get('protocol', 'test-half')), '',
+             _protocol_line(budget.get('protocol', 'test-half'), bool(budget.get('data'))), '',
              'wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in times.items()), '',
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              _hypervolume_line(res), '',
@@ -418,7 +441,9 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              max_params: float | None = None, # constraint of the search
              seed: int = 0, device: str | None = None, offline: bool = False, onnx: bool = True,
              progress: bool = True,
-             protocol: str = 'test-half', # where validation images come from (see `modulenas.data.get_splits`)
+             protocol: str = 'auto', # where validation images come from: 'auto' (test-half for the parents' own data set, train-holdout for a new task), or see `modulenas.data.get_splits`
+             data: str | None = None, # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
+             dataset: str = 'cifar10', # the data set, when not `data` (a new task unless the parents were trained on it)
              strategies: str = 'nsga2,random', # registered search strategies, at the same budget; winners from the first
              plugins: str | None = None, # modules (or .py files) that register more strategies
              workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
@@ -429,11 +454,12 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
                    finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
                    max_params=(max_params, 'positive'), seed=(seed, 'steps'), workers=(workers, 'steps'))
-    if protocol not in PROTOCOLS: _fail(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
     b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
-           strategies=strategies)
+           strategies=strategies, data=str(data) if data else None)
     try: check_objectives(_split(objectives))
     except ValueError as e: _fail(f"--objectives: {e}")
     try: usable_device(device)
@@ -445,10 +471,11 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress)
     times['knowledge base'] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, 'cifar10',
+    res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
                       b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
-                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address)
+                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data)
     times['search'] = time.perf_counter() - t1
+    b['protocol'] = json.loads((out/'search'/'config.json').read_text())['setup']['data']['protocol']  # 'auto', resolved
     t1 = time.perf_counter()
     rows = finetune_main(out/'search', b['top_k'], b['finetune_steps'], onnx=onnx, device=device, progress=progress)
     times['fine-tune + export'] = time.perf_counter() - t1
@@ -491,7 +518,8 @@ def search_cli(
     workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
     ray_address: str = None,  # evaluate on the running Ray cluster at this address (see `ray start`)
     no_zoo: bool = False,  # do not seed the population with the parent networks
-    protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
+    protocol: str = 'auto',  # validation images: test-half (half of the test set, which no parent saw), train-holdout, or auto (test-half for the parents' data set, train-holdout for a new task)
+    data: str = None,  # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
     predict_adapters: float = 0.0,  # screen each batch with predicted adapters and fit only this share of it (0: off)
     predictor: str = 'closed-form',  # with --predict-adapters: closed-form (from feature statistics) or trained (on kept adapters)
     elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
@@ -505,7 +533,7 @@ def search_cli(
                               n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
                               protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
                               predict_adapters=predict_adapters, predictor=predictor, elite=elite, n_initial=n_initial,
-                              accuracy_predictors=accuracy_predictors)
+                              accuracy_predictors=accuracy_predictors, data=data)
     print(summary_text(_run_cli(go)))
 
 @call_parse
@@ -576,7 +604,9 @@ def run_cli(
     device: str = None,  # default: CUDA when available
     offline: bool = False,  # never download: data and weights from $MODULENAS_SHARED
     no_onnx: bool = False,  # skip the ONNX files
-    protocol: str = 'test-half',  # validation images: test-half (half of the test set, which no parent saw) or train-holdout
+    protocol: str = 'auto',  # validation images: test-half (half of the test set, which no parent saw), train-holdout, or auto (test-half for CIFAR-10, train-holdout for a new task)
+    data: str = None,  # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
+    dataset: str = 'cifar10',  # the data set, when not --data (cifar100: a new task, downloaded when online)
     strategy: str = 'nsga2,random',  # registered strategies, comma-separated; the winners come from the first one's front
     plugins: str = None,  # comma-separated modules or .py files that register more strategies
     workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
@@ -586,7 +616,7 @@ def run_cli(
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
                                         finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
                                         protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
-                                        ray_address=ray_address))
+                                        ray_address=ray_address, data=data, dataset=dataset))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

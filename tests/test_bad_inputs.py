@@ -17,6 +17,8 @@ def places(tmp_path_factory):
     "Damaged and misleading inputs: a file where a folder belongs, a run whose config is not JSON, and so on."
     d = tmp_path_factory.mktemp('bad')
     (d / 'afile').write_text('not a folder')
+    from modulenas.data import make_tiny_image_folder
+    make_tiny_image_folder(d / 'pets')
     for name, files in {'damaged_run': {'config.json': '{not json', 'evaluations.jsonl': ''},
                         'unfinished_run': {'config.json': json.dumps(dict(search={}, space={})), 'evaluations.jsonl': ''},
                         'damaged_net': {'network.json': '{"format": '},
@@ -45,7 +47,10 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (s + ['--objectives', 'error,speed'], "--objectives: unknown objective(s) ['speed']"),
         (s + ['--objectives', 'error'], '--objectives'),
         (s + ['--parents', 'resnet20,nosuch'], '--parents: no network nosuch'),
-        (s + ['--protocol', 'magic'], '--protocol must be one of'),
+        (s + ['--protocol', 'magic'], '--protocol must be auto or one of'),
+        (s + ['--data', d / 'missing'], '--data ' + str(d / 'missing') + ': not an image folder'),
+        (s + ['--data', d / 'empty'], 'not an image folder (train/<class>/*, test/<class>/*) nor a tar archive of one'),
+        (s + ['--data', d / 'pets', '--protocol', 'test-half'], '--protocol test-half takes validation images from the test split of pets'),
         (s + ['--dataset', 'nosuch'], "unknown dataset 'nosuch'"),
         (s + ['--workers', -1], '--workers must be'),
         (s + ['--pop-size', 'x'], "argument --pop-size: invalid int value: 'x'"),
@@ -80,7 +85,8 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (r + ['--max-params', 0], '--max-params must be'),
         (r + ['--budget', 'huge'], '--budget must be one of'),
         (r + ['--objectives', 'error'], '--objectives'),
-        (r + ['--protocol', 'magic'], '--protocol must be one of'),
+        (r + ['--protocol', 'magic'], '--protocol must be auto or one of'),
+        (r + ['--data', d / 'missing'], '--data ' + str(d / 'missing') + ': no such image folder or archive'),
         (r + ['--device', 'gpu'], "unknown device 'gpu'"),
         (r + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
         (['modulenas-run', '--out', '/proc/modulenas-run'], 'cannot write in /proc'),
@@ -92,7 +98,7 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (['modulenas-search', kb, '--run-dir', d / 'photos'], '--run-dir ' + str(d / 'photos') + ': the folder holds other files (cat.jpg, notes.txt) and no search run'),
         (['modulenas-run', '--out', d / 'photos'], 'and no modulenas-run output'),
         (['modulenas-export', d / 'damaged_net', '--out', d / 'photos'], '--out ' + str(d / 'photos') + ': the folder holds other files'),
-        (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], 'and no knowledge base'),
+        (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], 'photos is not empty and holds no index.sqlite'),
     ]
 
 

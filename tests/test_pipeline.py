@@ -108,6 +108,28 @@ def test_run_folder_is_bound_to_its_data(kb, finished, cli, tmp_path):
     assert 'Traceback' not in r.stderr and (run / 'evaluations.jsonl').read_bytes() == before
 
 
+
+def test_search_and_finetune_on_a_new_task(kb, cli, tmp_path):
+    "An image folder of classes no parent knows: held-out training images validate, every classifier is fitted for its classes."
+    from modulenas.data import make_tiny_image_folder
+    folder = make_tiny_image_folder(tmp_path / 'pets', n_train=40, n_test=5, size=32)  # cat (red) and dog (blue)
+    run = tmp_path / 'run'
+    r = cli('modulenas-search', kb, '--run-dir', run, '--data', folder, '--pop-size', 4, '--n-gen', 1, '--n-calib', 24, '--n-val', 24)
+    assert r.returncode == 0, r.stderr
+    setup = json.loads((run / 'config.json').read_text())['setup']
+    assert setup['data']['protocol'] == 'train-holdout' and setup['data']['name'] == 'pets' and setup['eval']['new_head']
+    evals = lines(run / 'evaluations.jsonl')
+    assert evals and all(e['result']['error'] is None and e['result']['head_refit'] for e in evals)
+    assert min(e['result']['score'] for e in evals) > 0.9  # red against blue: every fitted two-class head separates them
+    r = cli('modulenas-finetune', run, '--steps', 2, '--top-k', 1, '--no-onnx', timeout=900)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((run / 'finetune' / 'results.json').read_text())['rows']
+    assert {'resnet20', 'resnet32'} <= {row['name'] for row in rows}  # the parents, fine-tuned on the new task too
+    for row in rows:
+        net = load_network(row['folder'])
+        assert net.classes == ('cat', 'dog') and net.num_classes == 2 and row['test_after'] > 0.9, row
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

@@ -415,6 +415,14 @@ def _evaluate_batch(evaluator, candidates: list, on_result: Callable) -> None:
     else:
         for i, c in enumerate(candidates): on_result(i, evaluator.evaluate(c, raise_errors=False))
 
+def _read_checkpoint(path: Path) -> dict:
+    "The checkpoint in `path`; a ValueError naming the file when it is damaged or was written by an older modulenas."
+    try: ck = json.loads(path.read_text())
+    except ValueError as e: raise ValueError(f"{path} is damaged ({e}): restore it, or start the run in a new folder") from None
+    if not isinstance(ck, dict) or ck.get('format') != 2:
+        raise ValueError(f"{path} was written by an older modulenas, or is not a checkpoint: start the run in a new folder")
+    return ck
+
 def kb_fingerprint(kb, space: SearchSpace) -> str:
     "A short hash of what the modules of `space` are in `kb`: their ids and the sha256 of their weights."
     ids = [*space.stems, *space.heads, *(m for stage in space.stages for m in stage)]
@@ -470,10 +478,7 @@ class _Run:
     def _load_checkpoint(self) -> dict:
         "The stored checkpoint (empty for a new run)."
         path = self.dir/'checkpoint.json'
-        if not path.exists(): return {}
-        ck = json.loads(path.read_text())
-        if ck.get('format') != 2: raise ValueError(f"{path} was written by an older modulenas: start the run in a new folder")
-        return ck
+        return _read_checkpoint(path) if path.exists() else {}
 
     def evaluate(self, genomes: list, strategy: str, bar=None) -> list[dict]:
         "Archive records of `genomes` in order; only candidates missing from the archive are evaluated (and appended as each finishes)."
@@ -628,7 +633,7 @@ def strategy_state(run_dir, name: str) -> dict | None:
     "The state strategy `name` checkpointed in the run folder `run_dir` (None before its first batch)."
     path = Path(run_dir)/'checkpoint.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory, or nothing evaluated yet")
-    ck = json.loads(path.read_text())
+    ck = _read_checkpoint(path)
     if name not in ck.get('strategies', {}): raise ValueError(f"{run_dir} holds no strategy {name!r}: it has {', '.join(ck.get('strategies', {}))}")
     return ck['strategies'][name].get('state')
 

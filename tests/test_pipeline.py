@@ -109,6 +109,16 @@ def test_run_folder_is_bound_to_its_data(kb, finished, cli, tmp_path):
 
 
 
+
+def test_damaged_checkpoint_is_named(finished, cli, tmp_path):
+    "A checkpoint that is not JSON any more: resuming says which file, with exit status 2 and no traceback."
+    import shutil
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    (run / 'checkpoint.json').write_text('{"format": 2, "strat')
+    r = cli('modulenas-resume', run)
+    assert r.returncode == 2 and f"{run / 'checkpoint.json'} is damaged" in r.stderr and 'Traceback' not in r.stderr
+
 def test_search_and_finetune_on_a_new_task(kb, cli, tmp_path):
     "An image folder of classes no parent knows: held-out training images validate, every classifier is fitted for its classes."
     from modulenas.data import make_tiny_image_folder

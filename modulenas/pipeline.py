@@ -151,10 +151,10 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
         raise ValueError(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
     device = str(usable_device(device))
+    screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     task = _task(kb, dataset, data, protocol)
     eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in objs else 0, new_head=task['new'])
-    screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
     if parents:
         from modulenas.kb import KnowledgeBase

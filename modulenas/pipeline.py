@@ -400,8 +400,8 @@ def _protocol_line(protocol: str, new_task: bool = False) -> str:
         return ("validation: half of the official test set, images no parent was trained on (protocol test-half); "
                 "the test column below is the other half, scored once")
     if new_task:
-        return ("validation: images held out of the new task's training folder (protocol train-holdout), which no parent "
-                "was trained on; the test column below is its test folder, scored once")
+        return ("validation: images held out of the new task's training images (protocol train-holdout), which no parent "
+                "was trained on; the test column below is its test split, scored once")
     return ("validation: images carved out of the training set, which every zoo network was trained on (protocol "
             "train-holdout): the parents' validation scores are flattered")
 
@@ -410,7 +410,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
     search_dir = res.run_dir
     lines = [f"# modulenas run {datetime.datetime.now().isoformat(timespec='seconds')}", '',
              f"budget: {json.dumps(budget)}", '',
-             _protocol_line(budget.get('protocol', 'test-half'), bool(budget.get('data'))), '',
+             _protocol_line(budget.get('protocol', 'test-half'), bool(budget.get('new_task'))), '',
              'wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in times.items()), '',
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              _hypervolume_line(res), '',
@@ -475,7 +475,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
                       b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
                       strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data)
     times['search'] = time.perf_counter() - t1
-    b['protocol'] = json.loads((out/'search'/'config.json').read_text())['setup']['data']['protocol']  # 'auto', resolved
+    setup = json.loads((out/'search'/'config.json').read_text())['setup']
+    b |= dict(protocol=setup['data']['protocol'], new_task=setup['eval'].get('new_head', False))  # as the search resolved them
     t1 = time.perf_counter()
     rows = finetune_main(out/'search', b['top_k'], b['finetune_steps'], onnx=onnx, device=device, progress=progress)
     times['fine-tune + export'] = time.perf_counter() - t1

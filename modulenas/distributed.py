@@ -46,7 +46,8 @@ class RayEvaluator:
         t0, self.owns_ray = time.perf_counter(), not ray.is_initialized()
         if self.owns_ray:
             if address: ray.init(address=address, include_dashboard=False)
-            else: ray.init(num_cpus=(workers or os.cpu_count()) * threads_per_worker, include_dashboard=False)
+            else:  # a private instance, even where `ray start` left one running on this machine
+                ray.init(address='local', num_cpus=(workers or os.cpu_count()) * threads_per_worker, include_dashboard=False)
         res = ray.cluster_resources()
         n = workers or max(1, int(res.get('CPU', 1)) // threads_per_worker)
         if gpus_per_worker is None:

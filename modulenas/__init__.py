@@ -14,6 +14,7 @@ console scripts) and `modulenas.distributed` (evaluation on Ray).
 
 Modules:
 
+- `modulenas.adapt`: Between batches of a search on a new task, the modules the best candidates use most are fine-tuned on the task's training images and stored as new versions in the knowledge base; later candidates are built from them.
 - `modulenas.assemble`: Turn a candidate into a network: load its modules, join modules of different origin with 1x1 adapters fitted in closed form onto the parents' own features, re-estimate BatchNorm, optionally refine adapters and classifier.
 - `modulenas.data`: CIFAR-10/100 (or any image folder) as uint8 tensors kept on the device, with seeded train / calibration / validation splits and per-model normalisation.
 - `modulenas.distributed`: Candidates scored on a Ray cluster: each worker opens the knowledge base by path, builds its own data and evaluator (with its own teacher-feature cache) and returns plain records; the driver alone writes the archive.

@@ -413,6 +413,10 @@ class ScreenedEvaluator:
         "The full evaluation of `candidate` (no screening)."
         return self.evaluator.evaluate(candidate, raise_errors)
 
+    def adapt(self, *args, **kwargs) -> dict:
+        "Online adaptation (`modulenas.adapt`) by the evaluator that scores in full."
+        return self.evaluator.adapt(*args, **kwargs)
+
     def evaluate_many(self, candidates: Iterable[Candidate], raise_errors: bool = False, progress: bool = True,
                       on_result: Callable | None = None) -> list[EvalResult]:
         "Screen `candidates`, score the kept ones in full (parents always), record the others as screened out."

@@ -12,8 +12,8 @@ from typing import Iterable
 from .core import Record, render_table, sha256_bytes
 
 # %% auto #0
-__all__ = ['Candidate', 'InvalidCandidate', 'needs_adapter', 'Slot', 'plan', 'validate', 'from_parent', 'CandidateTable',
-           'describe', 'random_candidate']
+__all__ = ['Candidate', 'InvalidCandidate', 'needs_adapter', 'Slot', 'plan', 'validate', 'from_parent', 'apply_versions',
+           'CandidateTable', 'describe', 'random_candidate']
 
 # %% ../nbs/06_arch.ipynb #13dbd58c
 @dataclasses.dataclass(frozen=True)
@@ -87,12 +87,18 @@ def _spatial(shape) -> tuple:
     "The (H, W) of a per-sample (C, H, W) shape, else ()."
     return tuple(shape[1:]) if len(shape) == 3 else ()
 
-def _slot(index: int, rec, prev, arriving: int) -> Slot:
-    "The `Slot` for `rec` given the previous record and the reduction arriving at it; raises when impossible."
+def _as_original(kb, rec):
+    "`rec` placed where its original module is (network and position) when it is a version of it (`KnowledgeBase.add_version`)."
+    if '@' not in rec.parent or not hasattr(kb, 'original'): return rec  # only version networks have '@' in their names
+    try: orig = kb.original(rec.id); return rec if orig == rec.id else dataclasses.replace(rec, parent=kb.get(orig).parent)
+    except (KeyError, LookupError): return rec  # the original was removed since: the version stands on its own
+
+def _slot(index: int, rec, prev, arriving: int, adjacent: bool | None = None) -> Slot:
+    "The `Slot` for `rec` given the previous record and the reduction arriving at it (`adjacent`: no adapter needed); raises when impossible."
     fields = dict(index=index, id=rec.id, parent=rec.parent, position=rec.position, kind=rec.kind,
                   in_channels=rec.in_channels, out_channels=rec.out_channels, in_reduction=rec.in_reduction,
                   out_reduction=rec.out_reduction, params=rec.params, flops=rec.flops)
-    if prev is None or not needs_adapter(prev, rec): return Slot(**fields)
+    if prev is None or (not needs_adapter(prev, rec) if adjacent is None else adjacent): return Slot(**fields)
     where = f"slot {index} ({rec.id} after {prev.id})"
     if arriving == 0 or rec.in_reduction == 0:
         raise InvalidCandidate(f"{where}: a stitching adapter is needed but one side is not spatial (flattened features)")
@@ -117,9 +123,9 @@ def plan(candidate: Candidate, kb, num_classes: int | None = None) -> tuple[Slot
         if rec.kind != kind: raise InvalidCandidate(f"slot {i}: {rec.id} is a {rec.kind!r} module, a {kind!r} one is needed here")
     if num_classes is not None and recs[-1].out_channels != num_classes:
         raise InvalidCandidate(f"head {recs[-1].id} predicts {recs[-1].out_channels} classes, the data set has {num_classes}")
-    slots, prev, arriving = [], None, None
+    slots, prev, arriving, placed = [], None, None, [_as_original(kb, r) for r in recs]
     for i, rec in enumerate(recs):
-        slots.append(_slot(i, rec, prev, arriving))
+        slots.append(_slot(i, rec, prev, arriving, None if prev is None else not needs_adapter(placed[i - 1], placed[i])))
         prev, arriving = rec, rec.out_reduction
     return tuple(slots)
 
@@ -139,6 +145,13 @@ def from_parent(kb, parent: str) -> Candidate:
     if recs[0].kind != 'stem' or recs[-1].kind != 'head':
         raise InvalidCandidate(f"{parent!r} does not start with a stem and end with a head in the knowledge base")
     return Candidate(recs[0].id, tuple(r.id for r in recs[1:-1]), recs[-1].id, name=parent)
+
+# %% ../nbs/06_arch.ipynb #1587789d
+def apply_versions(candidate: Candidate, versions: dict) -> Candidate:
+    "`candidate` with each module that `versions` (original id -> version id, see `KnowledgeBase.add_version`) maps replaced by its version."
+    if not versions: return candidate
+    sub = lambda m: versions.get(m, m)
+    return dataclasses.replace(candidate, stem=sub(candidate.stem), body=tuple(map(sub, candidate.body)), head=sub(candidate.head))
 
 # %% ../nbs/06_arch.ipynb #a02c285c
 class CandidateTable(list):

@@ -34,6 +34,10 @@ class _Worker:
     def evaluate(self, candidate: dict) -> dict:
         "The `EvalResult` of a candidate (as plain data), failures recorded, not raised."
         return self.evaluator.evaluate(Candidate.from_dict(candidate), raise_errors=False).to_dict()
+    def adapt(self, candidate: dict, modules: list, **kwargs) -> dict:
+        "Online adaptation on this worker (see `modulenas.adapt`): the versions it stored in the shared knowledge base."
+        import modulenas.adapt  # noqa: F401 (adds Evaluator.adapt)
+        return self.evaluator.adapt(Candidate.from_dict(candidate), modules, **kwargs)
     def pid(self) -> int: return os.getpid()
     def data_fingerprint(self) -> str | None: return getattr(self.evaluator, 'data_fingerprint', None)
 
@@ -81,6 +85,10 @@ class RayEvaluator:
     def evaluate(self, candidate: Candidate, raise_errors: bool = True):
         "The `EvalResult` of one candidate."
         return self.evaluate_many([candidate], raise_errors)[0]
+
+    def adapt(self, candidate: Candidate, modules, **kwargs) -> dict:
+        "`Evaluator.adapt` (`modulenas.adapt`) on the first worker, which writes the versions to the knowledge base all workers read."
+        return _ray().get(self.actors[0].adapt.remote(candidate.to_dict(), list(modules), **kwargs))
 
     def close(self) -> None:
         "Stop the workers (and the Ray instance this evaluator started)."

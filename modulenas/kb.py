@@ -22,8 +22,8 @@ from .decompose import GRANULARITIES, ModuleInfo, Piece
 from .graphspec import UnsafeSpecError, graph_to_spec, parse_spec, spec_to_graph, spec_to_json
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'KINDS', 'MAX_INDEX_JSON', 'KnowledgeBaseError', 'CorruptWeightsError', 'ModuleRecord', 'module_id',
-           'check_model_name', 'KnowledgeBase', 'weights_bytes', 'module_problems']
+__all__ = ['SCHEMA_VERSION', 'KINDS', 'MAX_INDEX_JSON', 'VERSION', 'KnowledgeBaseError', 'CorruptWeightsError', 'ModuleRecord',
+           'module_id', 'check_model_name', 'KnowledgeBase', 'weights_bytes', 'module_problems']
 
 # %% ../nbs/05_kb.ipynb #bfd03397
 SCHEMA_VERSION = 1  # version of the index layout; stored in the `kb_info` table
@@ -410,9 +410,11 @@ def modules_of(self: KnowledgeBase, parent: str) -> list[ModuleRecord]:
     return [_record(r) for r in self._rows("SELECT * FROM modules WHERE parent = ? ORDER BY position", (parent,))]
 
 @patch
-def models(self: KnowledgeBase) -> list[str]:
+def models(self: KnowledgeBase, versions: bool = False, # also the networks that hold an adapted version of a module (`add_version`)
+          ) -> list[str]:
     "Names of the networks in the knowledge base, sorted."
-    return [r[0] for r in self._rows("SELECT name FROM models ORDER BY name")]
+    where = "" if versions else " WHERE source != 'version'"
+    return [r[0] for r in self._rows(f"SELECT name FROM models{where} ORDER BY name")]
 
 @patch
 def __len__(self: KnowledgeBase) -> int: return self._rows("SELECT count(*) FROM modules")[0][0]
@@ -552,7 +554,7 @@ def _row_problems(self: KnowledgeBase) -> tuple[list[str], set[str]]:
     for row in self._rows("SELECT * FROM modules" + _ORDER):
         try: _record(row)
         except KnowledgeBaseError as e: problems.append(str(e)); bad.add(row['id'])
-    for name in self.models():
+    for name in self.models(versions=True):
         try: self.model_meta(name); self._lineage(name)
         except KnowledgeBaseError as e: problems.append(str(e))
     for kind in [r[0] for r in self._rows("SELECT DISTINCT kind FROM measurements")]:
@@ -668,7 +670,8 @@ def summary(self: KnowledgeBase) -> dict:
     n, params = self._rows("SELECT count(*), coalesce(sum(params), 0) FROM modules")[0]
     disk = self._rows("SELECT coalesce(sum(b), 0) FROM (SELECT max(weights_bytes) AS b FROM modules GROUP BY weights_sha256)")[0][0]
     index = self.index_path.stat().st_size if self.index_path.exists() else 0
-    return dict(modules=n, networks=len(self.models()), params=params, weight_bytes=disk, index_bytes=index)
+    return dict(modules=n, networks=len(self.models()), versions=len(self.models(versions=True)) - len(self.models()),
+                params=params, weight_bytes=disk, index_bytes=index)
 
 @patch
 def _lineage(self: KnowledgeBase, name: str) -> str:
@@ -701,8 +704,9 @@ def _cell(v) -> str: return f"{v:,}" if isinstance(v, int) else str(v)
 def _headline(self: KnowledgeBase) -> str:
     "One line: folder, modules, networks, parameters, weight bytes."
     s = self.summary()
-    return (f"KnowledgeBase {self.path}: {s['modules']:,} modules from {s['networks']} networks, {s['params']:,} parameters, "
-            f"{_fmt_bytes(s['weight_bytes'])} of weights")
+    versions = f" (and {s['versions']} adapted version{'s' * (s['versions'] != 1)})" if s['versions'] else ''
+    return (f"KnowledgeBase {self.path}: {s['modules']:,} modules from {s['networks']} networks{versions}, "
+            f"{s['params']:,} parameters, {_fmt_bytes(s['weight_bytes'])} of weights")
 
 @patch
 def __repr__(self: KnowledgeBase) -> str:
@@ -810,6 +814,77 @@ def tensors(self: KnowledgeBase, kind: str, # what they are
 def tensor_contexts(self: KnowledgeBase, kind: str) -> list[dict]:
     "The contexts tensors of `kind` are recorded under."
     return [_loads(r[0], f"a context of {kind} tensors") for r in self._rows("SELECT DISTINCT context FROM tensors WHERE kind = ? ORDER BY context", (kind,))]
+
+# %% ../nbs/05_kb.ipynb #c16c1c21
+VERSION = 'version'  # the `source` of a network made by `add_version`
+
+@patch
+def version_info(self: KnowledgeBase, name: str) -> dict | None:
+    "What network `name` is a version of (`root`, `module`, `adapted_from` and how it was made), or None for an original."
+    rows = self._rows("SELECT source, meta FROM models WHERE name = ?", (name,))
+    if not rows: raise KeyError(f"no network {name!r} in the knowledge base at {self.path}")
+    if rows[0]['source'] != VERSION: return None
+    v = _loads(rows[0]['meta'], f"network {name}: its metadata")
+    v = v.get('version') if isinstance(v, dict) else None
+    if not isinstance(v, dict) or not all(isinstance(v.get(k), str) for k in ('root', 'module', 'adapted_from')):
+        raise KnowledgeBaseError(f"network {name} is marked as a version but its metadata does not say of what")
+    return v
+
+@patch
+def original(self: KnowledgeBase, mid: str) -> str:
+    "The id of the original module that `mid` is a version of (`mid` itself for an original)."
+    v = self.version_info(self.get(mid).parent)
+    return mid if v is None else v['module']
+
+@patch
+def history(self: KnowledgeBase, mid: str) -> list[str]:
+    "`mid`, the module it was adapted from, and so on back to the original module."
+    out = [mid]
+    while (v := self.version_info(self.get(out[-1]).parent)) is not None:
+        if v['adapted_from'] in out: raise KnowledgeBaseError(f"the versions of {mid} form a loop: {out}")
+        out.append(v['adapted_from'])
+    return out
+
+@patch
+def add_version(self: KnowledgeBase, mid: str, # the module adapted: an original or a version
+                module: nn.Module, # its new weights, in the same graph as `mid`
+                detail: dict | None = None, # how it was made (plain JSON data: task, steps, ...)
+               ) -> ModuleRecord:
+    "Store `module` as a new version of module `mid` (a network of its own, see above); the record of the stored module."
+    rec = self.get(mid); info = self.version_info(rec.parent)
+    if _spec_json(module, mid) != self._rows("SELECT spec FROM modules WHERE id = ?", (mid,))[0][0]:
+        raise KnowledgeBaseError(f"the module given is not a version of {mid}: its graph differs (only weights may change)")
+    data = weights_bytes(module); sha = sha256_bytes(data)
+    root = rec.parent if info is None else info['root']
+    name = check_model_name(f"{root}@{sha[:12]}")
+    new_id = module_id(name, rec.position)
+    if self.has_model(name): return self.get(new_id)  # these very weights are stored already
+    meta = _loads(self._rows("SELECT meta FROM models WHERE name = ?", (rec.parent,))[0][0], f"network {rec.parent}: its metadata")
+    version = dict(json.loads(json.dumps(detail or {})), root=root, module=mid if info is None else info['module'],
+                   adapted_from=mid, position=rec.position)
+    try: self._insert_version(rec, name, sha, data, {**meta, 'version': version})
+    except (sqlite3.OperationalError, PermissionError) as e:
+        raise KnowledgeBaseError(f"cannot store a version of {mid}: the knowledge base at {self.path} cannot be written to ({e})") from None
+    return self.get(new_id)
+
+@patch
+def _insert_version(self: KnowledgeBase, rec: ModuleRecord, name: str, sha: str, data: bytes, meta: dict) -> None:
+    "The weight file, then in one transaction the rows of network `name`: `rec`'s network with `rec` replaced by weights `sha`."
+    self._write_weights(sha, data); _fsync_dir(self.weights_dir)
+    with self._transaction() as db:
+        if db.execute("SELECT 1 FROM models WHERE name = ?", (name,)).fetchone(): return  # stored meanwhile
+        m = db.execute("SELECT * FROM models WHERE name = ?", (rec.parent,)).fetchone()
+        db.execute(f"INSERT INTO models VALUES ({','.join('?' * 14)})",
+                   (name, m['granularity'], VERSION, m['mean'], m['std'], m['dataset'], m['num_classes'], m['input_size'],
+                    m['n_modules'], m['params'], m['flops'], json.dumps(meta), '{}', _now()))
+        cols = ('position', 'kind', 'in_channels', 'out_channels', 'in_reduction', 'out_reduction', 'in_shape', 'out_shape',
+                'params', 'flops', 'granularity', 'spec')
+        for r in db.execute("SELECT * FROM modules WHERE parent = ? ORDER BY position", (rec.parent,)).fetchall():
+            mine, new = r['position'] == rec.position, module_id(name, r['position'])
+            db.execute(f"INSERT INTO modules VALUES ({','.join('?' * 16)})", (new, name, *(r[c] for c in cols),
+                       sha if mine else r['weights_sha256'], len(data) if mine else r['weights_bytes']))
+            db.execute("INSERT INTO lineage SELECT ?, ?, ordinal, node FROM lineage WHERE module_id = ?", (new, name, r['id']))
+
 
 # %% ../nbs/05_kb.ipynb #a1b2c3d5
 from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)

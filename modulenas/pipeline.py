@@ -130,13 +130,15 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 seed_zoo: bool = True, progress: bool = True, protocol: str = 'auto', plugins: str | None = None,
                 workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
                 predictor: str = 'closed-form', elite: int = 8, n_initial: int | None = None,
-                accuracy_predictors: str = 'rbf,gp,mlp,trees', data: str | None = None) -> SearchResult:
+                accuracy_predictors: str = 'rbf,gp,mlp,trees', data: str | None = None, adapt_every: int = 0,
+                adapt_modules: int = 2, adapt_steps: int = 50, adapt_lr: float = 0.01) -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'steps'), n_calib=(n_calib, 'count'),
                    n_val=(n_val, 'count'), refine_steps=(refine_steps, 'steps'), max_params=(max_params, 'positive'),
                    max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
-                   elite=(elite, 'count'), n_initial=(n_initial, 'count'))
+                   elite=(elite, 'count'), n_initial=(n_initial, 'count'), adapt_every=(adapt_every, 'steps'),
+                   adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'), adapt_lr=(adapt_lr, 'positive'))
     objs, plugs = _split(objectives), _split(plugins)
     load_plugins(plugs)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
@@ -145,7 +147,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
                        max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms, elite=elite,
-                       n_initial=n_initial, predictors=_split(accuracy_predictors))
+                       n_initial=n_initial, predictors=_split(accuracy_predictors), adapt_every=adapt_every,
+                       adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=float(adapt_lr))
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
     from modulenas.surrogate import PREDICTORS
     if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
@@ -405,6 +408,22 @@ def _protocol_line(protocol: str, new_task: bool = False) -> str:
     return ("validation: images carved out of the training set, which every zoo network was trained on (protocol "
             "train-holdout): the parents' validation scores are flattered")
 
+def _adaptation_line(res: SearchResult, rows: list[dict], budget: dict) -> str | None:
+    "What online adaptation did in each strategy and which fine-tuned networks are built from adapted modules (None when it was off)."
+    if not res.config.adapt_every: return None
+    pareto = json.loads((res.run_dir/'pareto.json').read_text())
+    per = []
+    for s in res.config.strategies:
+        ad = pareto.get('adaptations', {}).get(s, [])
+        per.append(f"{s} {sum(len(a['modules']) for a in ad)} versions in {len({a['after'] for a in ad})} rounds "
+                   f"({sum(a.get('seconds') or 0 for a in ad):.0f} s)")
+    ids = lambda r: Candidate.from_dict(res.archive[r['key']]['candidate']).ids if r.get('key') in res.archive else ()
+    used = [f"{r['name']} ({sum('@' in m for m in ids(r))} of {len(ids(r))} modules)" for r in rows
+            if not r.get('zoo') and any('@' in m for m in ids(r))]
+    return (f"online adaptation (every {res.config.adapt_every} batches, {res.config.adapt_modules} modules, "
+            f"{res.config.adapt_steps} steps): " + ', '.join(per)
+            + f"; fine-tuned networks built from adapted modules: {', '.join(used) or 'none'}")
+
 def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, times: dict) -> str:
     "Write `out/report.md` (and report.json) describing a whole run; returns the markdown."
     search_dir = res.run_dir
@@ -415,6 +434,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              _hypervolume_line(res), '',
              _new_networks_line(res), '',
+             *([line, ''] if (line := _adaptation_line(res, rows, budget)) else []),
              f'| {res.config.strategies[0]} front | ' + ' | '.join(res.config.objectives) + ' |', '|---|' + '---:|' * len(res.config.objectives)]
     for r in res.front:
         lines.append(f"| {res.zoo.get(r['key']) or r['key'][:12]} | " + ' | '.join(f'{v:.4g}' for v in r['F']) + ' |')
@@ -448,18 +468,22 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              plugins: str | None = None, # modules (or .py files) that register more strategies
              workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
              ray_address: str | None = None, # or on the running Ray cluster at this address
+             adapt_every: int = 0, # online adaptation every this many batches of the search (0: off; see `modulenas.adapt`)
+             adapt_modules: int = 2, adapt_steps: int = 50, # modules fine-tuned each time, and their training steps
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
                    finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
-                   max_params=(max_params, 'positive'), seed=(seed, 'steps'), workers=(workers, 'steps'))
+                   max_params=(max_params, 'positive'), seed=(seed, 'steps'), workers=(workers, 'steps'),
+                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'))
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
     b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
     b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
            strategies=strategies, data=str(data) if data else None)
+    if adapt_every: b |= dict(adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps)
     try: check_objectives(_split(objectives))
     except ValueError as e: _fail(f"--objectives: {e}")
     try: usable_device(device)
@@ -473,7 +497,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     t1 = time.perf_counter()
     res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
                       b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
-                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data)
+                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
+                      adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps)
     times['search'] = time.perf_counter() - t1
     setup = json.loads((out/'search'/'config.json').read_text())['setup']
     b |= dict(protocol=setup['data']['protocol'], new_task=setup['eval'].get('new_head', False))  # as the search resolved them
@@ -526,6 +551,10 @@ def search_cli(
     elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
     n_initial: int = None,  # surrogate: true evaluations before the first predictor (default: two batches)
     accuracy_predictors: str = 'rbf,gp,mlp,trees',  # surrogate: predictors it chooses from by cross-validated Kendall tau
+    adapt_every: int = 0,  # online adaptation every this many batches: the modules the best candidates use most are fine-tuned on the training split and stored as new versions (0: off)
+    adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
+    adapt_steps: int = 50,  # with --adapt-every: training steps each time
+    adapt_lr: float = 0.01,  # with --adapt-every: learning rate
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
@@ -534,7 +563,8 @@ def search_cli(
                               n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
                               protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
                               predict_adapters=predict_adapters, predictor=predictor, elite=elite, n_initial=n_initial,
-                              accuracy_predictors=accuracy_predictors, data=data)
+                              accuracy_predictors=accuracy_predictors, data=data, adapt_every=adapt_every,
+                              adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=adapt_lr)
     print(summary_text(_run_cli(go)))
 
 @call_parse
@@ -612,12 +642,16 @@ def run_cli(
     plugins: str = None,  # comma-separated modules or .py files that register more strategies
     workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
     ray_address: str = None,  # evaluate on the running Ray cluster at this address
+    adapt_every: int = 0,  # online adaptation every this many batches of the search: the modules the best candidates use most are fine-tuned on the task and stored as new versions (0: off)
+    adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
+    adapt_steps: int = 50,  # with --adapt-every: training steps each time
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
                                         finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
                                         protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
-                                        ray_address=ray_address, data=data, dataset=dataset))
+                                        ray_address=ray_address, data=data, dataset=dataset, adapt_every=adapt_every,
+                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

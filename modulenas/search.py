@@ -19,7 +19,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
 from .core import Record, atomic_write_bytes, progress_bar, sha256_bytes
-from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent
+from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent, apply_versions
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
@@ -172,17 +172,24 @@ class SearchConfig(Record):
     max_params: float | None = None  # constraint: at most this many parameters
     max_flops: float | None = None  # constraint: at most this many FLOPs
     max_latency_ms: float | None = None  # constraint: at most this latency
-    elite: int = 8  # growth: the best candidates of a growth stage whose modules the next stage keeps
+    elite: int = 8  # growth: the best candidates of a growth stage whose modules the next stage keeps; adaptation: the candidates whose modules it counts
+    adapt_every: int = 0  # online adaptation every this many batches of a strategy (0: off; see `modulenas.adapt`)
+    adapt_modules: int = 2  # adaptation: modules fine-tuned each time (those the elite uses most)
+    adapt_steps: int = 50  # adaptation: training steps each time
+    adapt_lr: float = 0.01  # adaptation: learning rate
     n_initial: int | None = None  # surrogate: true evaluations before the first predictor (None: two batches)
     predictors: tuple = ('rbf', 'gp', 'mlp', 'trees')  # surrogate: accuracy predictors to choose from by cross-validated rank correlation
 
     def __post_init__(self):
-        for k in ('pop_size', 'n_gen', 'budget', 'elite', 'n_initial'):
+        for k in ('pop_size', 'n_gen', 'budget', 'elite', 'n_initial', 'adapt_modules', 'adapt_steps'):
             v = getattr(self, k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{k} must be a positive whole number, not {v!r}")
         for k in ('max_params', 'max_flops', 'max_latency_ms'):
             if (v := getattr(self, k)) is not None and not v > 0: raise ValueError(f"{k} must be positive, not {v!r}")
+        if isinstance(self.adapt_every, bool) or not isinstance(self.adapt_every, int) or self.adapt_every < 0:
+            raise ValueError(f"adapt_every must be a whole number of batches (0: no adaptation), not {self.adapt_every!r}")
+        if not (isinstance(self.adapt_lr, (int, float)) and self.adapt_lr > 0): raise ValueError(f"adapt_lr must be positive, not {self.adapt_lr!r}")
         if not self.strategies or len(set(self.strategies)) != len(self.strategies):
             raise ValueError(f"name one or more distinct strategies, not {self.strategies!r}")
         if not self.predictors or len(set(self.predictors)) != len(self.predictors):
@@ -303,6 +310,7 @@ class Strategy:
     name: str = ''  # the name it is registered, chosen and reported under
     evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
     progress = False  # whether the run shows progress bars (set with `evaluator`)
+    versions: dict = {}  # original module id -> its latest adapted version in this strategy's run (see `modulenas.adapt`)
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
         self.space, self.config = space, config
         self.kb = kb if isinstance(kb, RecordCache) else RecordCache(kb)  # module records read once per run
@@ -322,8 +330,8 @@ class Strategy:
         "The canonical genome of a valid candidate nearest `genome` (see `repair_genome`)."
         return repair_genome(genome, self.space, self.kb, self.fallback)
     def key(self, genome) -> str:
-        "The key of the candidate `genome` stands for."
-        return decode(genome, self.space).key
+        "The key of the candidate `genome` stands for (with the run's adapted modules)."
+        return apply_versions(decode(genome, self.space), self.versions).key
     @staticmethod
     def plot_state(state: dict):
         "A figure of what a finished run's `state()` recorded (saved as `<name>.png` in the run folder), or None."
@@ -434,6 +442,10 @@ class _Run:
         self.dir, self.kb, self.evaluator, self.cfg = Path(run_dir), kb, evaluator, config
         self.objectives = check_objectives(config.objectives)
         self.classes = {s: get_strategy(s) for s in config.strategies}  # an unknown name fails before anything is written
+        if config.adapt_every: import modulenas.adapt  # noqa: F401 (adds Evaluator.adapt)
+        if config.adapt_every and not callable(getattr(evaluator, 'adapt', None)):
+            raise ValueError(f"adapt_every needs an evaluator that can fine-tune modules (modulenas.evaluate.Evaluator, "
+                             f"RayEvaluator), not {type(evaluator).__name__}")
         self.space = search_space(kb, config.parents)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._check_or_write_config(extra or {})
@@ -446,6 +458,7 @@ class _Run:
         self.scales = np.array(ck['hv_scales']) if ck.get('hv_scales') else None
         self.progress = {s: ck.get('strategies', {}).get(s) or dict(evaluated=[], hv=[], state=None, done=False)
                          for s in config.strategies}
+        for prog in self.progress.values(): prog.setdefault('versions', []); prog.setdefault('adaptations', [])
 
     def _check_or_write_config(self, extra: dict) -> None:
         "Write `config.json`, or refuse to continue a run made with other settings, another knowledge base or other data."
@@ -480,9 +493,9 @@ class _Run:
         path = self.dir/'checkpoint.json'
         return _read_checkpoint(path) if path.exists() else {}
 
-    def evaluate(self, genomes: list, strategy: str, bar=None) -> list[dict]:
-        "Archive records of `genomes` in order; only candidates missing from the archive are evaluated (and appended as each finishes)."
-        cands = [decode(g, self.space) for g in genomes]
+    def evaluate(self, genomes: list, strategy: str, bar=None, versions: dict | None = None) -> list[dict]:
+        "Archive records of `genomes` (built with the adapted modules `versions`) in order; only candidates missing from the archive are evaluated (and appended as each finishes)."
+        cands = [apply_versions(decode(g, self.space), versions or {}) for g in genomes]
         todo = list({c.key: (c, g) for c, g in zip(cands, genomes) if c.key not in self.archive}.values())
         def record(i, res):
             c, g = todo[i]
@@ -517,11 +530,33 @@ class _Run:
 # %% ../nbs/09_search.ipynb #cb3f0f7e
 _STALL = 50  # batches in a row that bring nothing new before a strategy is stopped
 
+def _adapt(run: _Run, name: str, seen, versions: dict, progress: bool = False) -> None:
+    "Online adaptation (see `modulenas.adapt`): fine-tune the modules the strategy's elite uses most; point `versions` at the new versions."
+    from modulenas.adapt import choose_modules, _original
+    prog, cfg = run.progress[name], run.cfg
+    keys = [k for k in seen if max(run.archive[k]['G']) <= 0]
+    if not keys: return
+    elite = [Candidate.from_dict(run.archive[keys[i]]['candidate'])
+             for i in best_order([run.archive[k]['F'] for k in keys], keys)[:cfg.elite]]
+    groups = {}  # the best elite candidate using each chosen module: the modules are fine-tuned inside it
+    for mid, cand in choose_modules(elite, run.kb, cfg.adapt_modules): groups.setdefault(cand.key, (cand, []))[1].append(mid)
+    for cand, mids in groups.values():
+        n = len(prog['adaptations'])
+        out = run.evaluator.adapt(cand, mids, steps=cfg.adapt_steps, lr=cfg.adapt_lr, seed=cfg.seed * 1000 + n,
+                                  detail=dict(strategy=name, after=len(seen), run=str(run.dir.resolve())),
+                                  **({'progress': True} if progress else {}))
+        made = {m: out[m] for m in mids}
+        for mid, vid in made.items(): versions[_original(run.kb, mid)] = vid
+        prog['adaptations'].append(dict(after=len(seen), candidate=cand.key, modules=[[m, v] for m, v in made.items()],
+                                        loss=out.get('loss'), seconds=out.get('seconds')))
+    prog['versions'] = [[k, v] for k, v in versions.items()]
+
 def _run_strategy(run: _Run, name: str, bar) -> None:
     "Ask strategy `name` for batches until it has asked for the budget of distinct candidates or has nothing more."
-    prog, budget = run.progress[name], run.cfg.n_budget
+    prog, budget, cfg = run.progress[name], run.cfg.n_budget, run.cfg
     st = run.classes[name](run.space, run.kb, run.cfg, run.seeds, run.fallback)
     st.evaluator, st.progress = run.evaluator, not getattr(bar, 'disable', True)
+    st.versions = versions = dict(prog['versions'])  # one dict: adapting updates what the strategy's keys mean too
     if prog['state'] is not None: st.load(prog['state'])
     seen, stalled = dict.fromkeys(prog['evaluated']), 0
     while not prog['done']:
@@ -529,13 +564,13 @@ def _run_strategy(run: _Run, name: str, bar) -> None:
         keep, keys = [], set()
         for g in batch:  # in order, up to the budget of distinct candidates
             if len(g) != run.space.n_var: raise ValueError(f"strategy {name} asked for a genome of {len(g)} genes, not {run.space.n_var}")
-            k = decode(g, run.space).key
+            k = apply_versions(decode(g, run.space), versions).key
             if k not in seen and k not in keys:
                 if len(seen) + len(keys) >= budget: break
                 keys.add(k)
             keep.append(g)
         if not keep: prog['done'] = True; run.save_checkpoint(); break
-        recs = run.evaluate(keep, name, bar)
+        recs = run.evaluate(keep, name, bar, versions)
         st.tell(keep, recs)
         n0 = len(seen); seen.update(dict.fromkeys(r['key'] for r in recs))
         stalled = 0 if len(seen) > n0 else stalled + 1
@@ -544,6 +579,9 @@ def _run_strategy(run: _Run, name: str, bar) -> None:
         prog['hv'].append([len(seen), run.hv(seen)])
         prog['done'] = len(seen) >= budget or stalled >= _STALL
         bar.update(len(seen) - n0)
+        if cfg.adapt_every and not prog['done'] and len(prog['hv']) % cfg.adapt_every == 0:
+            bar.set_postfix_str('adapting modules', refresh=True)
+            _adapt(run, name, seen, versions, progress=not getattr(bar, 'disable', True))
         run.save_checkpoint()
 
 def _front(run: _Run, keys) -> list:
@@ -566,7 +604,7 @@ def _finish(run: _Run) -> SearchResult:
     summary = dict(objectives=list(run.objectives), strategies=names, hv_ref=HV_REF,
                    hv_scales=None if run.scales is None else list(map(float, run.scales)), hv=hv, hv_new=hv_new,
                    n_evaluations=len(run.archive), zoo=zoo, fronts={s: [row(r) for r in fronts[s]] for s in names},
-                   evaluated=evaluated)
+                   evaluated=evaluated, adaptations={s: run.progress[s]['adaptations'] for s in names if run.progress[s]['adaptations']})
     _write_json(run.dir/'pareto.json', summary)
     res = SearchResult(run.dir, run.cfg, fronts, hv, hv_new, evaluated, run.n_evaluated, dict(run.archive.records), zoo)
     import matplotlib.pyplot as plt

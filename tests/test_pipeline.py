@@ -1,5 +1,5 @@
 "The search, resume, fine-tune, export and run console scripts, run as a user runs them, at a tiny budget."
-import json, os, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -140,6 +140,27 @@ def test_search_and_finetune_on_a_new_task(kb, cli, tmp_path):
         assert net.classes == ('cat', 'dog') and net.num_classes == 2 and row['test_after'] > 0.9, row
 
 
+def test_online_adaptation_on_a_new_task(kb, cli, tmp_path):
+    "--adapt-every: the modules the best candidates use most are fine-tuned on the task, stored as versions, and used."
+    from modulenas.data import make_tiny_image_folder
+    from modulenas.kb import KnowledgeBase
+    folder = make_tiny_image_folder(tmp_path / 'pets', n_train=40, n_test=5, size=32)
+    mine, run = tmp_path / 'kb', tmp_path / 'run'
+    shutil.copytree(kb, mine)  # versions are added to the knowledge base: not to the one other tests share
+    r = cli('modulenas-search', mine, '--run-dir', run, '--data', folder, '--pop-size', 4, '--n-gen', 2, '--n-calib', 24,
+            '--n-val', 24, '--strategy', 'nsga2', '--adapt-every', 1, '--adapt-steps', 3)
+    assert r.returncode == 0, r.stderr
+    prog = json.loads((run / 'checkpoint.json').read_text())['strategies']['nsga2']
+    assert {a['after'] for a in prog['adaptations']} == {prog['hv'][0][0]} and len(prog['versions']) == 2, prog
+    with KnowledgeBase(mine, create=False) as k:
+        for orig, version in prog['versions']:
+            assert k.history(version) == [version, orig], k.history(version)
+            assert k.version_info(k.get(version).parent)['steps'] == 3
+        assert k.models() == KnowledgeBase(kb, create=False).models() and k.verify() == []
+    ids = lambda e: [e['candidate']['stem'], *e['candidate']['body']]
+    assert any('@' in m for e in lines(run / 'evaluations.jsonl') for m in ids(e)), 'no candidate used an adapted module'
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr
@@ -202,6 +223,7 @@ def test_bad_arguments_exit_2(cli, args, message):
     (['--device', 'cuda:99'], 'cuda:99'),
     (['--predict-adapters', 0.5, '--workers', 2], 'cannot be combined with --workers'),
     (['--strategy', 'surrogate', '--accuracy-predictors', 'gp,svm'], '--accuracy-predictors: unknown svm'),
+    (['--adapt-every', -1], '--adapt-every must be a whole number'),
 ])
 def test_bad_search_settings_exit_2(kb, cli, tmp_path, args, message):
     r = cli('modulenas-search', kb, '--run-dir', tmp_path / 'run', *args)

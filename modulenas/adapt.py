@@ -7,18 +7,18 @@ Docs: https://modulenas.github.io/modulenas/adapt.html.md"""
 
 # %% ../nbs/08c_adapt.ipynb #fdbac720
 from __future__ import annotations
-import dataclasses, time
+import time
 from collections import Counter
 from typing import Sequence
 
 import torch
 from fastcore.basics import patch
 
-from .core import as_device, amp_dtype, progress_bar, set_seed
-from .arch import Candidate, apply_versions
+from .core import amp_dtype, progress_bar, set_seed
+from .arch import Candidate
 from .assemble import assemble
 from .train import train_steps, warmup_cosine
-from .evaluate import Evaluator, EvalConfig, prepare_net, stitch, _calib_set
+from .evaluate import Evaluator, prepare_net, stitch
 
 # %% auto #0
 __all__ = ['choose_modules']
@@ -69,7 +69,8 @@ def adapt(self: Evaluator, candidate: Candidate, # where the modules are fine-tu
         losses = train_steps(net, self.data.train, steps, params, opt, warmup_cosine(opt, steps), batch_size=batch_size,
                              seed=seed, device=device, amp=amp_dtype(device, cfg.amp) or False, channels_last=cfg.channels_last,
                              clip_grad=2.0, callback=lambda step, loss: bar.update(1))
-    info = dict(detail or {}, steps=steps, lr=lr, seed=seed, batch_size=batch_size, trained_in=candidate.key,
-                loss=[losses[0], losses[-1]], data=self.data_fingerprint, n_train=len(self.data.train))
+    loss = [losses[0], losses[-1]]
+    info = dict(detail or {}, steps=steps, lr=lr, seed=seed, batch_size=batch_size, trained_in=candidate.key, loss=loss,
+                data=self.data_fingerprint, n_train=len(self.data.train))
     out = {candidate.ids[i]: self.kb.add_version(candidate.ids[i], net.slots[i].float().to('cpu'), info).id for i in chosen}
-    return out | dict(loss=[losses[0], losses[-1]], seconds=time.perf_counter() - t0)
+    return out | dict(loss=loss, seconds=time.perf_counter() - t0)

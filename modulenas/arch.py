@@ -93,12 +93,12 @@ def _as_original(kb, rec):
     try: orig = kb.original(rec.id); return rec if orig == rec.id else dataclasses.replace(rec, parent=kb.get(orig).parent)
     except (KeyError, LookupError): return rec  # the original was removed since: the version stands on its own
 
-def _slot(index: int, rec, prev, arriving: int, adjacent: bool | None = None) -> Slot:
-    "The `Slot` for `rec` given the previous record and the reduction arriving at it (`adjacent`: no adapter needed); raises when impossible."
+def _slot(index: int, rec, prev, arriving: int, adjacent: bool) -> Slot:
+    "The `Slot` for `rec` given the previous record, the reduction arriving at it and whether it follows on without an adapter; raises when impossible."
     fields = dict(index=index, id=rec.id, parent=rec.parent, position=rec.position, kind=rec.kind,
                   in_channels=rec.in_channels, out_channels=rec.out_channels, in_reduction=rec.in_reduction,
                   out_reduction=rec.out_reduction, params=rec.params, flops=rec.flops)
-    if prev is None or (not needs_adapter(prev, rec) if adjacent is None else adjacent): return Slot(**fields)
+    if prev is None or adjacent: return Slot(**fields)
     where = f"slot {index} ({rec.id} after {prev.id})"
     if arriving == 0 or rec.in_reduction == 0:
         raise InvalidCandidate(f"{where}: a stitching adapter is needed but one side is not spatial (flattened features)")
@@ -125,7 +125,7 @@ def plan(candidate: Candidate, kb, num_classes: int | None = None) -> tuple[Slot
         raise InvalidCandidate(f"head {recs[-1].id} predicts {recs[-1].out_channels} classes, the data set has {num_classes}")
     slots, prev, arriving, placed = [], None, None, [_as_original(kb, r) for r in recs]
     for i, rec in enumerate(recs):
-        slots.append(_slot(i, rec, prev, arriving, None if prev is None else not needs_adapter(placed[i - 1], placed[i])))
+        slots.append(_slot(i, rec, prev, arriving, i > 0 and not needs_adapter(placed[i - 1], placed[i])))
         prev, arriving = rec, rec.out_reduction
     return tuple(slots)
 

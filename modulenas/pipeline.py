@@ -408,7 +408,7 @@ def _protocol_line(protocol: str, new_task: bool = False) -> str:
     return ("validation: images carved out of the training set, which every zoo network was trained on (protocol "
             "train-holdout): the parents' validation scores are flattered")
 
-def _adaptation_line(res: SearchResult, rows: list[dict], budget: dict) -> str | None:
+def _adaptation_line(res: SearchResult, rows: list[dict]) -> str | None:
     "What online adaptation did in each strategy and which fine-tuned networks are built from adapted modules (None when it was off)."
     if not res.config.adapt_every: return None
     pareto = json.loads((res.run_dir/'pareto.json').read_text())
@@ -434,7 +434,7 @@ def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, t
              f"## Search ({len(res.archive)} evaluations, objectives {', '.join(res.config.objectives)})", '',
              _hypervolume_line(res), '',
              _new_networks_line(res), '',
-             *([line, ''] if (line := _adaptation_line(res, rows, budget)) else []),
+             *([line, ''] if (line := _adaptation_line(res, rows)) else []),
              f'| {res.config.strategies[0]} front | ' + ' | '.join(res.config.objectives) + ' |', '|---|' + '---:|' * len(res.config.objectives)]
     for r in res.front:
         lines.append(f"| {res.zoo.get(r['key']) or r['key'][:12]} | " + ' | '.join(f'{v:.4g}' for v in r['F']) + ' |')

@@ -442,10 +442,11 @@ class _Run:
         self.dir, self.kb, self.evaluator, self.cfg = Path(run_dir), kb, evaluator, config
         self.objectives = check_objectives(config.objectives)
         self.classes = {s: get_strategy(s) for s in config.strategies}  # an unknown name fails before anything is written
-        if config.adapt_every: import modulenas.adapt  # noqa: F401 (adds Evaluator.adapt)
-        if config.adapt_every and not callable(getattr(evaluator, 'adapt', None)):
-            raise ValueError(f"adapt_every needs an evaluator that can fine-tune modules (modulenas.evaluate.Evaluator, "
-                             f"RayEvaluator), not {type(evaluator).__name__}")
+        if config.adapt_every:
+            import modulenas.adapt  # noqa: F401 (adds Evaluator.adapt)
+            if not callable(getattr(evaluator, 'adapt', None)):
+                raise ValueError(f"adapt_every needs an evaluator that can fine-tune modules (modulenas.evaluate.Evaluator, "
+                                 f"RayEvaluator), not {type(evaluator).__name__}")
         self.space = search_space(kb, config.parents)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._check_or_write_config(extra or {})
@@ -543,8 +544,7 @@ def _adapt(run: _Run, name: str, seen, versions: dict, progress: bool = False) -
     for cand, mids in groups.values():
         n = len(prog['adaptations'])
         out = run.evaluator.adapt(cand, mids, steps=cfg.adapt_steps, lr=cfg.adapt_lr, seed=cfg.seed * 1000 + n,
-                                  detail=dict(strategy=name, after=len(seen), run=str(run.dir.resolve())),
-                                  **({'progress': True} if progress else {}))
+                                  detail=dict(strategy=name, after=len(seen), run=str(run.dir.resolve())), progress=progress)
         made = {m: out[m] for m in mids}
         for mid, vid in made.items(): versions[_original(run.kb, mid)] = vid
         prog['adaptations'].append(dict(after=len(seen), candidate=cand.key, modules=[[m, v] for m, v in made.items()],

@@ -400,6 +400,9 @@ class ScreenedEvaluator:
         self.config = evaluator.config
         self.data_fingerprint = getattr(evaluator, 'data_fingerprint', None)
 
+    @property
+    def train_fingerprint(self) -> str | None: return getattr(self.evaluator, 'train_fingerprint', None)
+
     def screen(self, candidate: Candidate) -> tuple[float, int]:
         "(validation accuracy on the screening images with predicted adapters, number of adapters) of `candidate`."
         net = assemble(candidate, self.kb, device=self.device, pool=self.evaluator.pool)

@@ -16,7 +16,7 @@ from .zoo import list_models
 from .kb import KnowledgeBase, KnowledgeBaseError
 
 # %% auto #0
-__all__ = ['GRANULARITIES', 'CLIError', 'build_kb_main', 'build_kb']
+__all__ = ['GRANULARITIES', 'MAX_SEED', 'CLIError', 'build_kb_main', 'build_kb']
 
 # %% ../nbs/10_cli.ipynb #bd0d70af
 GRANULARITIES = ('cut', 'block', 'stage')
@@ -41,14 +41,19 @@ def _run_cli(fn, *args):
               "(https://github.com/modulenas/modulenas/issues)", file=sys.stderr)
         sys.exit(1)
 
+MAX_SEED = 2**32 - 1  # the largest seed NumPy's legacy generator (and so pymoo) accepts
+
 def _check_numbers(**settings) -> None:
-    "A `CLIError` naming the flag of the first setting out of range; each is `name=(value, kind)`, kind 'count' (a whole number, at least 1), 'steps' (a whole number, at least 0) or 'positive' (a number above 0); None is not checked."
+    "A `CLIError` naming the flag of the first setting out of range; each is `name=(value, kind)`, kind 'count' (a whole number, at least 1), 'steps' (a whole number, at least 0), 'seed' (a whole number from 0 to 2**32 - 1, what every random generator takes) or 'positive' (a number above 0); None is not checked."
     for name, (v, kind) in settings.items():
         if v is None: continue
         flag = '--' + name.replace('_', '-')
         if kind in ('count', 'steps'):
             low = 1 if kind == 'count' else 0
             if isinstance(v, bool) or not isinstance(v, int) or v < low: _fail(f"{flag} must be a whole number of at least {low}, not {v!r}")
+        elif kind == 'seed':
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SEED:
+                _fail(f"{flag} must be a whole number from 0 to {MAX_SEED}, not {v!r}")
         elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
             _fail(f"{flag} must be a positive number, not {v!r}")
 

@@ -358,7 +358,8 @@ def split_indices(n: int, # size of the official training set
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Disjoint (train, calib, val) index tensors covering `range(n)`, drawn from `seed`."
     if n_calib < 0 or n_val < 0: raise ValueError(f"n_calib and n_val must be >= 0, got {n_calib} and {n_val}")
-    if n_calib + n_val >= n: raise ValueError(f"n_calib + n_val = {n_calib + n_val} leaves no training images out of {n}")
+    if n_calib + n_val >= n:
+        raise ValueError(f"{'n_calib + n_val' if n_val else 'n_calib'} = {n_calib + n_val} leaves no training images out of {n}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[n_calib + n_val:], perm[:n_calib], perm[n_calib:n_calib + n_val]
 

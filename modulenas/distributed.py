@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/distributed.html.md"""
 
 # %% ../nbs/13_distributed.ipynb #0321c6aa
 from __future__ import annotations
-import os, time
+import functools, os, time
 from typing import Callable, Iterable
 
 from .arch import Candidate
@@ -40,6 +40,7 @@ class _Worker:
         return self.evaluator.adapt(Candidate.from_dict(candidate), modules, **kwargs)
     def pid(self) -> int: return os.getpid()
     def data_fingerprint(self) -> str | None: return getattr(self.evaluator, 'data_fingerprint', None)
+    def train_fingerprint(self) -> str | None: return getattr(self.evaluator, 'train_fingerprint', None)
 
 class RayEvaluator:
     "Scores batches of candidates on Ray workers built from `setup` (see `modulenas.pipeline.search_setup`)."
@@ -62,6 +63,11 @@ class RayEvaluator:
         self.pids = ray.get([a.pid.remote() for a in self.actors])  # every worker built and ready
         self.data_fingerprint = ray.get(self.actors[0].data_fingerprint.remote())  # the same setup: the same images everywhere
         self.start_s = time.perf_counter() - t0  # start-up: the cluster, the workers, their data
+
+    @functools.cached_property
+    def train_fingerprint(self) -> str | None:
+        "The workers' training images' hash (asked for only by a search that adapts modules)."
+        return _ray().get(self.actors[0].train_fingerprint.remote())
 
     def evaluate_many(self, candidates: Iterable[Candidate], raise_errors: bool = False, progress: bool = False,
                       on_result: Callable | None = None) -> list:

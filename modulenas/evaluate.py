@@ -354,6 +354,11 @@ class Evaluator:
         sets = [self.data.calib, self.data.val] + ([self.data.train] if self.config.refine_steps else [])
         return sha256_bytes(json.dumps([[images_key(s.images), images_key(s.labels)] for s in sets]).encode())[:16]
 
+    @functools.cached_property
+    def train_fingerprint(self) -> str:
+        "A short hash of the training images and labels: what online adaptation trains modules on (`modulenas.adapt`)."
+        return sha256_bytes(json.dumps([images_key(self.data.train.images), images_key(self.data.train.labels)]).encode())[:16]
+
     def __repr__(self) -> str:
         return (f"Evaluator({len(self.kb.models())} parents, calib {len(self.data.calib)}, val {len(self.data.val)}, "
                 f"device {self.device}, batch {self.config.batch_size}, amp {self.config.amp}, "

@@ -134,7 +134,7 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 adapt_modules: int = 2, adapt_steps: int = 50, adapt_lr: float = 0.01) -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
-    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'steps'), n_calib=(n_calib, 'count'),
+    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'seed'), n_calib=(n_calib, 'count'),
                    n_val=(n_val, 'count'), refine_steps=(refine_steps, 'steps'), max_params=(max_params, 'positive'),
                    max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
                    elite=(elite, 'count'), n_initial=(n_initial, 'count'), adapt_every=(adapt_every, 'steps'),
@@ -144,15 +144,17 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     try: objs = check_objectives(objs)
     except ValueError as e: _fail(f"--objectives: {e}")
+    from modulenas.surrogate import PREDICTORS
+    if not _split(accuracy_predictors): _fail(f"--accuracy-predictors: name at least one of {', '.join(PREDICTORS)}")
     cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
                        max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms, elite=elite,
                        n_initial=n_initial, predictors=_split(accuracy_predictors), adapt_every=adapt_every,
                        adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=float(adapt_lr))
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
-    from modulenas.surrogate import PREDICTORS
     if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
         raise ValueError(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
+    if parents is not None and not cfg.parents: _fail("--parents: name at least one network, or leave the flag out to search them all")
     device = str(usable_device(device))
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
     task = _task(kb, dataset, data, protocol)
@@ -167,7 +169,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     splits = dict(name=task['name'], n_calib=n_calib, n_val=n_val, seed=seed, protocol=task['protocol'])
     setup = search_setup(kb, splits | ({'root': task['root']} if task['root'] else {}), eval_cfg, device, plugs)
     if screen: setup['setup']['screen'] = screen
-    kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
+    try: kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
+    except ValueError as e: _fail(re.sub(r'\bn_(calib|val)\b', r'--n-\1', str(e)))  # sizes the data cannot give, named by their flags
     evaluator = _screened(kb_obj, evaluator, screen, run_dir)
     try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
     finally: getattr(evaluator, 'close', lambda: None)()
@@ -475,7 +478,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
                    finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
-                   max_params=(max_params, 'positive'), seed=(seed, 'steps'), workers=(workers, 'steps'),
+                   max_params=(max_params, 'positive'), seed=(seed, 'seed'), workers=(workers, 'steps'),
                    adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'))
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")

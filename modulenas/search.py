@@ -9,7 +9,7 @@ Docs: https://modulenas.github.io/modulenas/search.html.md"""
 
 # %% ../nbs/09_search.ipynb #86b9e1e4
 from __future__ import annotations
-import dataclasses, datetime, importlib, importlib.metadata, importlib.util, json, os, platform, random, sys, warnings
+import dataclasses, datetime, importlib, importlib.machinery, importlib.metadata, importlib.util, json, os, platform, random, sys, traceback, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,9 +25,9 @@ from .arch import Candidate, InvalidCandidate, _by_position, validate, from_pare
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
            'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'best_order',
-           'pareto_mask', 'RecordCache', 'Strategy', 'register_strategy', 'load_plugins', 'strategies', 'get_strategy',
-           'SearchResult', 'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume', 'strategy_state',
-           'summary_text']
+           'pareto_mask', 'RecordCache', 'Strategy', 'register_strategy', 'PluginError', 'load_plugins', 'strategies',
+           'get_strategy', 'SearchResult', 'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume',
+           'strategy_state', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -352,23 +352,39 @@ def register_strategy(cls: type) -> type:
     STRATEGIES[cls.name] = cls
     return cls
 
+class PluginError(ValueError):
+    "A plug-in that is not there or raised while it was imported: the user's code, so one line naming it, not a traceback."
+
+def _plugin_failure(p: str, e: Exception, path: Path | None = None) -> PluginError:
+    "A `PluginError` naming plug-in `p`, the exception it raised and where (the deepest line of `path`, else of the plug-in's code)."
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if path is not None and Path(f.filename) == path] or frames[-1:]
+    where = f" (at {mine[-1].filename}:{mine[-1].lineno})" if mine and not isinstance(e, SyntaxError) else ''
+    return PluginError(f"plugin {p} failed to import: {type(e).__name__}: {e}{where}")
+
 def load_plugins(plugins: Sequence[str] = ()) -> list:
-    "Import `plugins` (module names, or paths of `.py` files) so that the strategies they register become available."
+    "Import `plugins` (module names, or paths of `.py` files) so that the strategies they register become available; a `PluginError` (a `ValueError`) names one that is missing or fails."
     out = []
     for p in plugins:
         if p.endswith('.py') or os.sep in p:
             path = Path(p).resolve()
-            if not path.is_file(): raise FileNotFoundError(f"plugin file {p} not found")
+            if not path.is_file(): raise PluginError(f"plugin file {p} not found")
             name = f"modulenas_plugin_{path.stem}"
             if name not in sys.modules:
-                spec = importlib.util.spec_from_file_location(name, path)
+                spec = importlib.util.spec_from_file_location(name, path, loader=importlib.machinery.SourceFileLoader(name, str(path)))  # any file name
                 mod = importlib.util.module_from_spec(spec); sys.modules[name] = mod
                 try: spec.loader.exec_module(mod)
-                except BaseException: del sys.modules[name]; raise
+                except BaseException as e:
+                    del sys.modules[name]
+                    if isinstance(e, Exception): raise _plugin_failure(p, e, path) from e
+                    raise
             out.append(sys.modules[name])
         else:
             try: out.append(importlib.import_module(p))
-            except ModuleNotFoundError as e: raise ValueError(f"plugin module {p!r} cannot be imported: {e}") from e
+            except ModuleNotFoundError as e:
+                if e.name is None or not p.startswith(e.name): raise _plugin_failure(p, e) from e  # a module the plug-in imports
+                raise PluginError(f"plugin module {p!r} cannot be imported: {e}") from e
+            except Exception as e: raise _plugin_failure(p, e) from e
     return out
 
 def strategies() -> dict:
@@ -465,7 +481,9 @@ class _Run:
         "Write `config.json`, or refuse to continue a run made with other settings, another knowledge base or other data."
         made_with = dict(fingerprint=kb_fingerprint(self.kb, self.space), path=str(getattr(self.kb, 'path', '')) or None)
         data = getattr(self.evaluator, 'data_fingerprint', None)  # the images and labels scores are measured on
+        train = getattr(self.evaluator, 'train_fingerprint', None) if self.cfg.adapt_every else None  # what versions train on
         cfg = dict(search=self.cfg.to_dict(), space=self.space.to_dict(), knowledge_base=made_with, data=data, **extra)
+        if train: cfg['train_data'] = train
         path, log = self.dir/'config.json', self.dir/'evaluations.jsonl'
         if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
@@ -485,6 +503,9 @@ class _Run:
                 raise ValueError(f"{self.dir} was scored on other images or labels (data {old['data']}"
                                  f"{', made with ' + json.dumps(made) if made else ''}) than the evaluator given now holds "
                                  f"(data {data}): resume with the same data, or use a new run_dir")
+            if old.get('train_data') and train and old['train_data'] != train:
+                raise ValueError(f"{self.dir} adapted modules on other training images or labels (train data {old['train_data']}) "
+                                 f"than the evaluator given now holds (train data {train}): resume with the same data, or use a new run_dir")
         else:  # a new run, or one whose start failed before its first evaluation: nothing to keep, start it afresh
             (self.dir/'checkpoint.json').unlink(missing_ok=True)
             _write_json(path, cfg | dict(versions=_versions(), created=datetime.datetime.now(datetime.timezone.utc).isoformat()))

@@ -17,6 +17,7 @@ def places(tmp_path_factory):
     "Damaged and misleading inputs: a file where a folder belongs, a run whose config is not JSON, and so on."
     d = tmp_path_factory.mktemp('bad')
     (d / 'afile').write_text('not a folder')
+    (d / 'broken.py').write_text('import math\n\nSIZE = math.sqrt(undefined_width)\n')  # a plug-in that raises
     from modulenas.data import make_tiny_image_folder
     make_tiny_image_folder(d / 'pets')
     for name, files in {'damaged_run': {'config.json': '{not json', 'evaluations.jsonl': ''},
@@ -62,6 +63,12 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (s + ['--predict-adapters', 2], '--predict-adapters'),
         (s + ['--predict-adapters', 0.5, '--predictor', 'magic'], '--predictor must be one of'),
         (s + ['--device', 'gpu'], "unknown device 'gpu'"),
+        (s + ['--seed', 2**70], '--seed must be a whole number from 0 to 4294967295'),
+        (s + ['--parents', ''], '--parents: name at least one network'),
+        (s + ['--accuracy-predictors', ','], '--accuracy-predictors: name at least one of'),
+        (s + ['--n-val', 10**8], '--n-val = 100000000: the validation half of the test set holds 5000 images'),
+        (s + ['--n-calib', 60000], '--n-calib = 60000 leaves no training images out of 50000'),
+        (s + ['--plugins', d / 'broken.py'], f"plugin {d / 'broken.py'} failed to import: NameError: name 'undefined_width' is not defined"),
         (['modulenas-search', kb, '--run-dir', d / 'afile'], '--run-dir'),
         (['modulenas-search', kb, '--run-dir', d / 'afile' / 'run'], 'is a file, not a folder'),
         (['modulenas-search', kb, '--run-dir', '/proc/modulenas-run'], 'cannot write in /proc'),
@@ -88,11 +95,13 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (r + ['--protocol', 'magic'], '--protocol must be auto or one of'),
         (r + ['--data', d / 'missing'], '--data ' + str(d / 'missing') + ': no such image folder or archive'),
         (r + ['--device', 'gpu'], "unknown device 'gpu'"),
+        (r + ['--seed', -1], '--seed must be a whole number from 0'),
         (r + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
         (['modulenas-run', '--out', '/proc/modulenas-run'], 'cannot write in /proc'),
         (b + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
         (b + ['--granularity', 'magic'], '--granularity must be one of'),
         (b + ['--plugins', d / 'missing.py'], 'missing.py not found'),
+        (b + ['--plugins', d / 'afile'], f"plugin {d / 'afile'} failed to import: SyntaxError"),
         (['modulenas-build-kb', '--out', d / 'afile', '--models', 'resnet20'], '--out'),
         (['modulenas-build-kb', '--out', '/proc/modulenas-kb', '--models', 'resnet20'], 'cannot write in /proc'),
         (['modulenas-search', kb, '--run-dir', d / 'photos'], '--run-dir ' + str(d / 'photos') + ': the folder holds other files (cat.jpg, notes.txt) and no search run'),

@@ -103,15 +103,17 @@ def test_killed_driver_resumes_on_the_cluster(kb, cluster, reference, cli, tmp_p
 
 def test_workers_start_their_own_instance_beside_a_running_cluster(cluster, reference):
     "--workers N never joins a cluster that `ray start` left on the machine: it starts a private one of N CPUs."
-    code = ("import json, sys, ray; from modulenas.distributed import RayEvaluator\n"
-            "ev = RayEvaluator(json.load(open(sys.argv[1]))['setup'], workers=1)\n"
-            "print(json.dumps([ray.cluster_resources().get('CPU'), ev.n_workers, ev.data_fingerprint])); ev.close()")
+    code = ("import json, sys, ray; from modulenas.distributed import RayEvaluator; from modulenas.pipeline import build_from_setup\n"
+            "setup = json.load(open(sys.argv[1]))['setup']; ev = RayEvaluator(setup, workers=1)\n"
+            "train = [ev.train_fingerprint, build_from_setup(setup)[1].train_fingerprint]\n"
+            "print(json.dumps([ray.cluster_resources().get('CPU'), ev.n_workers, ev.data_fingerprint, train])); ev.close()")
     r = subprocess.run([sys.executable, '-c', code, str(reference / 'config.json')], capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr
-    cpus, n, data = json.loads(r.stdout.strip().splitlines()[-1])
+    cpus, n, data, (train_ray, train_here) = json.loads(r.stdout.strip().splitlines()[-1])
     assert (cpus, n) == (1, 1)  # not the 2 CPUs of the running cluster
     assert data == json.loads((reference / 'config.json').read_text())['data']
+    assert train_ray == train_here and len(train_ray) == 16  # the training images a search that adapts is bound to
 
 
 def test_ray_flags_without_ray_say_how_to_install(kb, cli, tmp_path):

@@ -578,6 +578,7 @@ def resume_cli(
 ):
     "Continue an interrupted search; evaluations already in its archive are not run again."
     def go():
+        _check_numbers(workers=(workers, 'steps'))
         if not (Path(run_dir)/'config.json').exists(): _fail(f"{run_dir} is not a search run folder (no config.json)")
         return _search_errors(resume_main, run_dir, workers, ray_address)
     print(summary_text(_run_cli(go)))
@@ -612,6 +613,9 @@ def export_cli(
     "Write a network as a standalone folder (network.json + weights.safetensors) and an ONNX file."
     def go():
         if not out: _fail('give --out: the folder to write the exported network to')
+        if device is not None:  # an exported network is written from the CPU, but a device asked for must be there
+            try: usable_device(device)
+            except ValueError as e: _fail(str(e))
         _check_out_folder(out, '--out', ours=('network.json', 'weights.safetensors'), what='exported network')
         from modulenas.export import NetworkFormatError
         try: return export_main(source, out, name, not no_onnx, device)

@@ -85,6 +85,8 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (['modulenas-export', d / 'damaged_net'], 'give --out'),
         (['modulenas-export', d / 'empty', '--out', d / 'new_export'], 'neither an exported network'),
         (['modulenas-export', d / 'damaged_net', '--out', d / 'afile'], '--out'),
+        (['modulenas-export', d / 'damaged_net', '--out', d / 'new_export', '--device', 'gpu'], "unknown device 'gpu'"),
+        (['modulenas-resume', d / 'damaged_run', '--workers', -2], '--workers must be a whole number of at least 0'),
         (r + ['--pop-size', 0], '--pop-size must be'),
         (r + ['--n-val', 0], '--n-val must be'),
         (r + ['--finetune-steps', -1], '--finetune-steps must be'),

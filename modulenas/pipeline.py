@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 
 from .core import as_device, atomic_write_bytes, child_path, progress_bar, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
-from .data import PROTOCOLS
+from .data import DATASETS, PROTOCOLS
 from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main
 from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins,
                               pareto_mask, resume, search, summary_text)
@@ -98,10 +98,23 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
+def _check_dataset(dataset: str, data: str | None) -> None:
+    "A `CLIError` for a `--dataset` name no loader knows (an image folder comes by `--data`)."
+    if data is None and str(dataset).lower() not in DATASETS:
+        _fail(f"--dataset: unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}, or --data PATH for an image folder or a tar archive of one")
+
+def _check_predictors(names: str) -> None:
+    "A `CLIError` unless `names` (comma-separated) are one or more of the surrogate's accuracy predictors."
+    from modulenas.surrogate import PREDICTORS
+    if not _split(names): _fail(f"--accuracy-predictors: name at least one of {', '.join(PREDICTORS)}")
+    if bad := [p for p in _split(names) if p not in PREDICTORS]:
+        _fail(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
+
 def _task(kb: str, dataset: str, data: str | None, protocol: str) -> dict:
     "Where a search's images come from: dataset name, image-folder `root` (from --data), a concrete protocol, and whether it is a new task (not the parents')."
     from modulenas.data import is_archive, is_image_folder
     root = None
+    _check_dataset(dataset, data)
     if data is not None:
         if not (is_image_folder(data) or is_archive(data)):
             _fail(f"--data {data}: not an image folder (train/<class>/*, test/<class>/*) nor a tar archive of one")
@@ -144,16 +157,13 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     try: objs = check_objectives(objs)
     except ValueError as e: _fail(f"--objectives: {e}")
-    from modulenas.surrogate import PREDICTORS
-    if not _split(accuracy_predictors): _fail(f"--accuracy-predictors: name at least one of {', '.join(PREDICTORS)}")
+    _check_predictors(accuracy_predictors)
     cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
                        max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms, elite=elite,
                        n_initial=n_initial, predictors=_split(accuracy_predictors), adapt_every=adapt_every,
                        adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=float(adapt_lr))
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
-    if bad := [p for p in cfg.predictors if p not in PREDICTORS]:
-        raise ValueError(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
     if parents is not None and not cfg.parents: _fail("--parents: name at least one network, or leave the flag out to search them all")
     device = str(usable_device(device))
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
@@ -473,13 +483,18 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              ray_address: str | None = None, # or on the running Ray cluster at this address
              adapt_every: int = 0, # online adaptation every this many batches of the search (0: off; see `modulenas.adapt`)
              adapt_modules: int = 2, adapt_steps: int = 50, # modules fine-tuned each time, and their training steps
+             elite: int = 8, # growth: best candidates of each growth stage whose modules the next stage keeps
+             n_initial: int | None = None, # surrogate: true evaluations before the first predictor (default: two batches)
+             accuracy_predictors: str = 'rbf,gp,mlp,trees', # surrogate: the predictors it chooses from
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
                    finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
                    max_params=(max_params, 'positive'), seed=(seed, 'seed'), workers=(workers, 'steps'),
-                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'))
+                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'),
+                   elite=(elite, 'count'), n_initial=(n_initial, 'count'))
+    _check_dataset(dataset, data); _check_predictors(accuracy_predictors)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
@@ -501,7 +516,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
                       b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
                       strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
-                      adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps)
+                      adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
+                      n_initial=n_initial, accuracy_predictors=accuracy_predictors)
     times['search'] = time.perf_counter() - t1
     setup = json.loads((out/'search'/'config.json').read_text())['setup']
     b |= dict(protocol=setup['data']['protocol'], new_task=setup['eval'].get('new_head', False))  # as the search resolved them
@@ -652,13 +668,17 @@ def run_cli(
     adapt_every: int = 0,  # online adaptation every this many batches of the search: the modules the best candidates use most are fine-tuned on the task and stored as new versions (0: off)
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
+    elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
+    n_initial: int = None,  # surrogate: true evaluations before the first predictor (default: two batches)
+    accuracy_predictors: str = 'rbf,gp,mlp,trees',  # surrogate: predictors it chooses from by cross-validated Kendall tau
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
                                         finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
                                         protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
                                         ray_address=ray_address, data=data, dataset=dataset, adapt_every=adapt_every,
-                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps))
+                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
+                                        n_initial=n_initial, accuracy_predictors=accuracy_predictors))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

@@ -315,6 +315,10 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
                       config=cfg.to_dict())
 
 # %% ../nbs/08_evaluate.ipynb #5d1875d6
+def _sets_fingerprint(sets) -> str:
+    "A short hash of the images and labels of the image sets `sets`, by content."
+    return sha256_bytes(json.dumps([[images_key(s.images), images_key(s.labels)] for s in sets]).encode())[:16]
+
 class Evaluator:
     "Scores candidates of `kb` on `data` with `config` on `device`, sharing resident data and teacher features."
     def __init__(self, kb, data: DataSplits, config: EvalConfig = EvalConfig(), device=None, cache: bool = True,
@@ -351,13 +355,12 @@ class Evaluator:
     @functools.cached_property
     def data_fingerprint(self) -> str:
         "A short hash of the images and labels every score is measured on (calibration, validation, training when refining)."
-        sets = [self.data.calib, self.data.val] + ([self.data.train] if self.config.refine_steps else [])
-        return sha256_bytes(json.dumps([[images_key(s.images), images_key(s.labels)] for s in sets]).encode())[:16]
+        return _sets_fingerprint([self.data.calib, self.data.val] + ([self.data.train] if self.config.refine_steps else []))
 
     @functools.cached_property
     def train_fingerprint(self) -> str:
         "A short hash of the training images and labels: what online adaptation trains modules on (`modulenas.adapt`)."
-        return sha256_bytes(json.dumps([images_key(self.data.train.images), images_key(self.data.train.labels)]).encode())[:16]
+        return _sets_fingerprint([self.data.train])
 
     def __repr__(self) -> str:
         return (f"Evaluator({len(self.kb.models())} parents, calib {len(self.data.calib)}, val {len(self.data.val)}, "

@@ -2,7 +2,7 @@
 """Do searched networks beat the parents they came from? One command answers it on the honest protocol.
 
 1. a knowledge base cut from the zoo (all seven parents by default);
-2. an NSGA-II search (error and parameters) scored on the validation half of the CIFAR-10 test set, which no
+2. a search (NSGA-II by default; `--strategy`) of error and parameters scored on the validation half of the CIFAR-10 test set, which no
    parent was trained on;
 3. the best new networks spread along the front and every parent, fine-tuned with one budget (same steps, batch,
    schedule and seed), each scored once on the test half;
@@ -17,6 +17,8 @@ resumes from its archive, fine-tuned networks and the from-scratch run are kept.
 
 On this 2-core CPU, the defaults take about two hours:   python benchmarks/vs_parents.py
 On a GPU, larger:   python benchmarks/vs_parents.py --device cuda --pop-size 40 --n-gen 25 --n-val 5000 --steps 2000
+Another strategy, reusing the parents an earlier run fine-tuned with the same budget:
+    python benchmarks/vs_parents.py --out runs/vs_parents_splice --strategy splice --parents-from runs/vs_parents
 """
 from __future__ import annotations
 import json, platform, time
@@ -52,9 +54,39 @@ def _load(path: Path) -> dict:
 def run_search(out: Path, args: dict):
     "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
     res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
-                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], strategies='nsga2',
+                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], strategies=args['strategy'],
                       protocol='test-half')
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
+
+
+def reuse_parents(out: Path, other: Path, args: dict) -> int:
+    """Copy the parents' fine-tuned rows and networks from the comparison in `other` into this one, when both ran on
+    the same data and knowledge base with the same fine-tuning budget (every other setting may differ, e.g. the
+    strategy): the parents' fine-tuning does not depend on the search. Returns how many were copied."""
+    import shutil
+    same = ('models', 'n_calib', 'n_val', 'steps', 'lr', 'batch', 'seed')
+    theirs = _load(other/'args.json')
+    if diff := [k for k in same if theirs.get(k) != args[k]]:
+        raise SystemExit(f"error: --parents-from {other}: it ran with other {', '.join(diff)} (or holds no comparison)")
+    mine_cfg, their_cfg = _load(out/'search'/'config.json'), _load(other/'search'/'config.json')
+    for k, what in (('data', 'data'), ('knowledge_base', 'knowledge base')):
+        a, b = mine_cfg.get(k), their_cfg.get(k)
+        if k == 'knowledge_base': a, b = a and a['fingerprint'], b and b['fingerprint']
+        if a != b: raise SystemExit(f"error: --parents-from {other}: its search ran on another {what} ({b} here {a})")
+    src = _load(other/'search'/'finetune'/'results.json')
+    dst_path = out/'search'/'finetune'/'results.json'
+    dst = _load(dst_path) or dict(settings=src.get('settings'), rows=[])
+    if not src or dst['settings'] != src['settings']:
+        raise SystemExit(f"error: --parents-from {other}: no fine-tuned parents with this run's settings there")
+    have, n = {r['key'] for r in dst['rows']}, 0
+    for r in src['rows']:
+        if not r.get('zoo') or r['key'] in have: continue
+        folder = dst_path.parent/Path(r['folder']).name
+        if not folder.exists(): shutil.copytree(r['folder'], folder)
+        dst['rows'].append(dict(r, folder=str(folder))); n += 1
+    dst_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(dst_path, json.dumps(dst, indent=1).encode())
+    return n
 
 
 def add_latency(rows: list[dict], device, path: Path, repeats: int = 20) -> list[dict]:
@@ -163,18 +195,22 @@ def plot(rows: list[dict], path: Path):
 
 
 def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=8, n_calib=1000, n_val=2000, top_k=3, steps=300,
-         lr=0.02, batch=128, scratch=True, scratch_lr=0.1, scratch_steps=0, device='cpu', seed=0) -> dict:
+         lr=0.02, batch=128, scratch=True, scratch_lr=0.1, scratch_steps=0, device='cpu', seed=0, strategy='nsga2',
+         parents_from=None) -> dict:
     "The whole comparison in `out` (resumable); returns the report."
     args = dict(models=models, pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, top_k=top_k, steps=steps,
-                lr=lr, batch=batch, scratch=scratch, scratch_lr=scratch_lr, scratch_steps=scratch_steps, device=device, seed=seed)
+                lr=lr, batch=batch, scratch=scratch, scratch_lr=scratch_lr, scratch_steps=scratch_steps, device=device, seed=seed,
+                strategy=strategy)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if (old := _load(out/'args.json')) and old != args:
+    if (old := _load(out/'args.json')): old.setdefault('strategy', 'nsga2')  # written before the strategy was a choice
+    if old and old != args:
         raise SystemExit(f"error: {out} holds a run with other settings ({out/'args.json'}); use another --out")
     _save(out/'args.json', args)
     if pop_size < 7: print('note: with a population under 7 not every parent is in the first generation')
     dev, t0 = as_device(device), time.perf_counter()
     print(open_kb(str(out/'kb'), [m.strip() for m in models.split(',')]))
     res, search_s = run_search(out, args)
+    if parents_from: print(f"{reuse_parents(out, Path(parents_from), args)} fine-tuned parents copied from {parents_from}")
     ft = finetune_main(out/'search', top_k, steps, lr, batch, zoo=True, onnx=False, device=device)
     rows = add_latency([dict(r, kind='parent' if r.get('zoo') else 'new') for r in ft], dev, out/'latency.json')
     winners = choose_winners(new_front(read_run(out/'search')), top_k)
@@ -186,7 +222,8 @@ def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=8, n_calib=1000, 
                    scratch=sum(r['wall_s'] for r in rows if r['kind'] == 'scratch'), this_call=time.perf_counter() - t0)
     lines = versus_parents([dict(r, zoo=r['kind'] == 'parent') for r in rows if r['kind'] != 'scratch'])
     report = dict(args=args, rows=rows, test_hypervolume=hv, goal=goal_line(rows), versus_parents=lines,
-                  search=dict(evaluations=len(res.archive), hv=res.hv['nsga2'], hv_new=res.hv_new),
+                  search=dict(strategy=strategy, evaluations=len(res.archive), hv=res.hv[strategy], hv_new=res.hv_new),
+                  parents_from=parents_from,
                   seconds=seconds, machine=dict(platform=platform.platform(), threads=torch.get_num_threads()))
     _save(out/'results.json', report)
     text = '\n'.join([table(rows), report['goal'], *[f'- {l}' for l in lines], '',
@@ -220,6 +257,9 @@ def parse_args(argv=None) -> dict:
                     help='from-scratch training steps (0: as many as the search and fine-tuning took in seconds)')
     ap.add_argument('--device', default='cpu', help='device')
     ap.add_argument('--seed', type=int, default=0, help='seed of the search, the splits and the training')
+    ap.add_argument('--strategy', default='nsga2', help='the search strategy (nsga2, splice, or any registered one)')
+    ap.add_argument('--parents-from', default=None,
+                    help="an earlier comparison's --out whose fine-tuned parents to reuse (same data, models and budget)")
     a = vars(ap.parse_args(argv))
     for k in ('pop_size', 'n_gen', 'n_calib', 'n_val', 'top_k', 'steps', 'batch'):
         if a[k] < 1: ap.error(f"--{k.replace('_', '-')} must be positive, got {a[k]}")

@@ -103,11 +103,12 @@ def _cv_then_random(pop, P, random_state=None, **kwargs):
         else: S[i] = random_state.choice([a, b])
     return S[:, None]
 
-def make_algorithm(space: SearchSpace, kb, config: SearchConfig, fallback, sampling=None, repair=None):
-    "NSGA-II on the candidate encoding for two or three objectives, NSGA-III with `reference_directions` for four."
+def make_algorithm(space: SearchSpace, kb, config: SearchConfig, fallback, sampling=None, repair=None, crossover=None,
+                   mutation=None):
+    "NSGA-II on the candidate encoding for two or three objectives, NSGA-III with `reference_directions` for four (default operators: SBX and polynomial mutation on the genes)."
     common = dict(sampling=sampling or CandidateSampling(space, kb, fallback),
-                  crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-                  mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
+                  crossover=crossover or SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+                  mutation=mutation or PM(eta=20, vtype=float, repair=RoundingRepair()),
                   repair=repair or CandidateRepair(space, kb, fallback), eliminate_duplicates=CandidateDuplicates(space))
     n_obj = len(config.objectives)
     if n_obj > 3:
@@ -153,8 +154,12 @@ class NSGA2Strategy(Strategy):
         super().__init__(space, kb, config, seeds, fallback)
         self.problem = Problem(n_var=space.n_var, n_obj=len(config.objectives), n_ieq_constr=1 + len(config.limits), xl=0,
                                xu=space.upper, vtype=int)  # never evaluated: the driver tells the results
-        self.algorithm = make_algorithm(space, kb, config, self.fallback, CandidateSampling(space, kb, self.fallback, self.seeds))
+        self.algorithm = self.make_algorithm()
         self.algorithm.setup(self.problem, termination=NoTermination(), seed=config.seed, verbose=False)
+
+    def make_algorithm(self):
+        "The pymoo algorithm this strategy drives (a subclass changes its operators here)."
+        return make_algorithm(self.space, self.kb, self.config, self.fallback, CandidateSampling(self.space, self.kb, self.fallback, self.seeds))
 
     def ask(self) -> list:
         pop = self.algorithm.ask()

@@ -1,5 +1,5 @@
 """Multi-objective architecture search over the knowledge base: an integer encoding with repair, one archive that
-caches every evaluation, search strategies as plug-ins (NSGA-II, random search, dna, growth and surrogate built in) that ask for batches
+caches every evaluation, search strategies as plug-ins (NSGA-II, random search, splice, dna, growth and surrogate built in) that ask for batches
 and are told their results, a checkpoint after every batch, exact resume after a crash, and every strategy
 measured at the same budget against the same reference point.
 
@@ -339,7 +339,7 @@ class Strategy:
 
 # %% ../nbs/09_search.ipynb #e775f159
 STRATEGIES: dict[str, type] = {}  # name -> strategy class, filled by `register_strategy`
-BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.dna', 'modulenas.growth', 'modulenas.surrogate')  # modules whose import registers the built-ins
+BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.splice', 'modulenas.dna', 'modulenas.growth', 'modulenas.surrogate')  # modules whose import registers the built-ins
 ENTRY_POINT_GROUP = 'modulenas.strategies'  # where installed packages declare their strategies
 
 def register_strategy(cls: type) -> type:

@@ -253,3 +253,22 @@ def test_vs_parents(tmp_path, kb_dir):
     assert json.loads((out / 'results.json').read_text())['rows'] == report['rows']
     bad = run_script('vs_parents.py', *args[:-2], '--scratch-steps', 3)
     assert bad.returncode != 0 and 'other settings' in bad.stderr
+    # another strategy beside it reuses its fine-tuned parents instead of training them again
+    out2 = tmp_path / 'vsp_splice'
+    r3 = run_script('vs_parents.py', '--out', out2, *args[2:], '--strategy', 'splice', '--no-scratch', '--parents-from', out)
+    assert r3.returncode == 0, r3.stderr[-3000:]
+    assert 'fine-tuned parents copied' in r3.stdout
+    parents = lambda rows: {row['name']: row['test_after'] for row in rows if row['kind'] == 'parent'}
+    report2 = json.loads((out2 / 'results.json').read_text())
+    assert report2['search']['strategy'] == 'splice' and parents(report2['rows']) == parents(report['rows'])
+    other = run_script('vs_parents.py', '--out', tmp_path / 'vsp3', *args[2:], '--steps', 3, '--no-scratch', '--parents-from', out)
+    assert other.returncode != 0 and 'other steps' in other.stderr
+    # the two searches side by side, and a network written by hand fine-tuned as the comparison does
+    seams = run_script('seams.py', out / 'search', out2 / 'search')
+    assert seams.returncode == 0 and 'new candidates by seams' in seams.stdout, seams.stderr[-3000:]
+    hand = run_script('handmade.py', out, 'resnet20:00-10')  # ResNet-20 itself: the parent's result again
+    assert hand.returncode == 0, hand.stderr[-3000:]
+    (row,) = json.loads((out / 'handmade.json').read_text())
+    assert row['seams'] == 0 and abs(row['test_after'] - parents(report['rows'])['resnet20']) <= 2 / 64
+    bad_chain = run_script('handmade.py', out, 'resnet20:05-01')
+    assert bad_chain.returncode != 0 and 'backwards' in bad_chain.stderr

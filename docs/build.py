@@ -4,14 +4,15 @@
 nbdev processes the notebooks into `_proc/` (it adds and runs the `show_doc` cells and turns the `#|` directives
 into Quarto cell options); each processed notebook is then copied with those options applied (what Quarto would
 do), and mkdocs-material with mkdocs-jupyter renders the copies, saved outputs and plots included, into a static
-site with navigation and search. Nothing is executed but the cells nbdev needs for `show_doc`.
+site with navigation and search. Nothing is executed but the cells nbdev needs for `show_doc`. A saved plot takes its
+alternative text from its cell's `#| fig-alt:` line; without one (or with a broken internal link) the build fails.
 
     python docs/build.py                 # the site in _site/
     python docs/build.py --out DIR       # somewhere else
     python docs/build.py --serve         # build, then serve it on http://127.0.0.1:8000
     python docs/build.py --no-strict     # report broken links without failing
 """
-import argparse, ast, contextlib, functools, http.server, logging, re, sys, tempfile, time, warnings
+import argparse, ast, contextlib, functools, html, http.server, logging, re, sys, tempfile, time, warnings
 from pathlib import Path
 
 import nbformat
@@ -68,6 +69,17 @@ def pop_options(cell) -> dict:
     return opts
 
 
+def with_alt(out, alt: str):
+    "Output `out` with its PNG or JPEG image as an HTML image whose alternative text is `alt` (nbconvert writes none)."
+    data = out.get('data', {})
+    for mime in ('image/png', 'image/jpeg'):
+        if mime in data:
+            img = (f'<img class="plot" src="data:{mime};base64,{"".join(data[mime].split())}" '
+                   f'alt="{html.escape(alt, quote=True)}">')
+            return nbformat.v4.new_output('display_data', data={'text/html': img})
+    return out
+
+
 def _description(src: Path) -> str:
     "The whole `> ...` lead under the `# title` of notebook `src` (nbdev's front matter keeps its first line only)."
     cells = nbformat.v4.reads(src.read_text(encoding='utf-8')).cells if src.exists() else []
@@ -87,6 +99,7 @@ class Pages:
         from nbdev.config import get_config
         cfg = get_config(NBS)
         self.proc, self.stage = proc, stage
+        self.missing_alt = []  # (page, first line of the cell) of images without alternative text
         self.doc_url = re.compile(re.escape(cfg.doc_host.rstrip('/') + '/' + cfg.doc_baseurl.strip('/')) + r'/([^)#\s"\'<>]*)(#[^)\s"\'<>]*)?')
 
     def _local(self, m, depth: int) -> str:
@@ -99,8 +112,8 @@ class Pages:
         text = self.doc_url.sub(lambda m: self._local(m, depth), text)
         return _ATTR_LINK.sub(lambda m: f'<a href="{m[2]}" {m[3]}>{m[1]}</a>', text)
 
-    def cells(self, cells: list, depth: int):
-        "The cells of a page `depth` folders down: `output: asis` outputs as Markdown, the other cell options applied."
+    def cells(self, cells: list, depth: int, page: str = ''):
+        "The cells of a page `depth` folders down: `output: asis` outputs as Markdown, `fig-alt` on its images, the other cell options applied."
         for cell in cells:
             opts = pop_options(cell)
             if opts.get('include') == 'false': continue
@@ -114,6 +127,8 @@ class Pages:
                 continue
             if opts.get('output') == 'false': cell.outputs = []
             if opts.get('echo') == 'false': cell.metadata.setdefault('tags', []).append('remove_input')
+            if alt := opts.get('fig-alt'): cell.outputs = [with_alt(o, alt) for o in cell.outputs]
+            elif any(k.startswith('image/') for o in cell.outputs for k in o.get('data', {})): self.missing_alt.append((page, cell.source.partition('\n')[0]))
             yield cell
 
     def write(self, src: Path) -> tuple[str, str]:
@@ -127,7 +142,7 @@ class Pages:
         title, lead = fm.get('title', rel.stem), _description(NBS/rel) or fm.get('description')
         page = (rel.parent/Path(fm.get('output-file', rel.stem)).stem).with_suffix('.ipynb').as_posix()
         nb.cells = [nbformat.v4.new_markdown_cell(f'# {title}' + (f'\n\n> {lead}' if lead else '')),
-                    *self.cells(nb.cells, len(rel.parts) - 1)]
+                    *self.cells(nb.cells, len(rel.parts) - 1, rel.as_posix())]
         if not _widget_state(nb): nb.metadata.pop('widgets', None)  # no widgets: no widget script from the web
         (self.stage/page).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, self.stage/page)
@@ -164,7 +179,10 @@ def build(out: Path = SITE, strict: bool = True, force: bool = False) -> Path:
     proc = process_notebooks(force)
     print(f'notebooks processed by nbdev into {proc} ({time.time() - t0:.0f} s)')
     with tempfile.TemporaryDirectory(prefix='modulenas-docs-') as stage:
-        nav = Pages(proc, Path(stage)).nav()
+        pages = Pages(proc, Path(stage)); nav = pages.nav()
+        if pages.missing_alt and strict:
+            sys.exit('site build failed: images without alternative text (give their cell a `#| fig-alt: ...` line): '
+                     + '; '.join(f'{page}, the cell {line!r}' for page, line in pages.missing_alt))
         try: mkdocs_build(load_config(str(CONFIG), docs_dir=stage, site_dir=str(out), nav=nav, strict=strict))
         except MkDocsException as e: sys.exit(f'site build failed: {e}')
     print(f'site built in {out} ({time.time() - t0:.0f} s)')

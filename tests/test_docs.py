@@ -2,7 +2,7 @@
 
 Needs the docs extra (`pip install -e ".[docs]"`) and Debian's `chromium` and `chromium-driver`; skips without them.
 With MODULENAS_SCREENSHOTS=DIR (a folder outside the repository) the pages' screenshots are saved there."""
-import functools, http.server, importlib.util, json, os, shutil, subprocess, sys, threading, time
+import functools, http.server, importlib.util, json, os, re, shutil, subprocess, sys, threading, time
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ needs_browser = pytest.mark.skipif(not all(_browser.values()), reason=f'{" and "
 PAGES = {
     'index.html': ('modulenas', 'from modulenas import KnowledgeBase', 0, 'h1'),
     'search.html': ('Search - modulenas', 'def search(', 0, 'h3#search'),
-    'tutorials/search.html': ('Walkthrough: search, fine-tune, export - modulenas', 'run_main(', 1, '.jp-RenderedImage img'),
+    'tutorials/search.html': ('Walkthrough: search, fine-tune, export - modulenas', 'run_main(', 1, 'img.plot'),
 }
 
 
@@ -80,15 +80,16 @@ def screenshots():
 @needs_browser
 @pytest.mark.parametrize('page', PAGES)
 def test_page_renders(page, site_url, browser, screenshots):
-    "The page has its title and text, every image loaded (the plots among them), and the console shows no error."
+    "The page has its title and text, every image loaded and described (the plots among them), and the console shows no error."
     from selenium.webdriver.common.by import By
     title, text, n_plots, shown = PAGES[page]
     browser.get(f'{site_url}/{page}')
     assert browser.title == title
     assert text in browser.find_element(By.CSS_SELECTOR, 'article').text
-    images = browser.execute_script('return [...document.querySelectorAll("article img")].map(i => [i.complete, i.naturalWidth, i.naturalHeight])')
-    assert all(done and w > 0 and h > 0 for done, w, h in images), f'images that did not load: {images}'
-    plots = browser.find_elements(By.CSS_SELECTOR, '.jp-RenderedImage img')
+    images = browser.execute_script('return [...document.querySelectorAll("article img")].map(i => [i.complete, i.naturalWidth, i.naturalHeight, i.alt])')
+    assert all(done and w > 0 and h > 0 for done, w, h, _ in images), f'images that did not load: {[i[:3] for i in images]}'
+    assert all(alt and not alt.startswith('No description') for *_, alt in images), f'images without alternative text: {images}'
+    plots = browser.find_elements(By.CSS_SELECTOR, 'img.plot')
     assert len(plots) >= n_plots, f'{len(plots)} plots, expected at least {n_plots}'
     errors = [e for e in browser.get_log('browser') if e['level'] == 'SEVERE']
     assert not errors, f'console errors on {page}: {json.dumps(errors, indent=1)}'
@@ -137,3 +138,31 @@ def test_broken_link_fails_build(tmp_path):
     assert r.returncode != 0, 'a broken link did not fail the build'
     assert "link to 'gone.html'" in r.stderr and "no anchor '#nowhere'" in r.stderr and 'strict mode' in r.stderr, r.stderr
     assert "'guide.html#usage'" not in r.stderr
+
+
+_PNG = ('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')  # 1x1 pixel
+
+
+@needs_docs
+def test_plot_needs_alt_text(tmp_path):
+    "A saved plot whose cell has no `#| fig-alt:` line fails the build, named; with one, the page's image carries that text."
+    project = tmp_path/'project'
+    shutil.copytree(ROOT/'docs', project/'docs', ignore=shutil.ignore_patterns('__pycache__'))
+    (project/'pyproject.toml').write_text('[project]\nname = "tiny"\nversion = "0.1"\n\n[tool.nbdev]\n')
+    (project/'nbs').mkdir()
+    nb = json.loads(_notebook('# Tiny\n> One page with a plot.'))
+    plot = {'cell_type': 'code', 'id': 'plot', 'metadata': {}, 'execution_count': 1, 'source': 'draw()',
+            'outputs': [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': _PNG, 'text/plain': '<Figure>'}}]}
+    nb['cells'].append(plot)
+    (project/'nbs'/'index.ipynb').write_text(json.dumps(nb))
+    r = build_site(project, tmp_path/'bare')
+    assert r.returncode != 0, 'a plot without alternative text did not fail the build'
+    assert "alternative text" in r.stderr and "index.ipynb, the cell 'draw()'" in r.stderr, r.stderr
+
+    plot['source'] = '#| fig-alt: A single dot.\ndraw()'
+    (project/'nbs'/'index.ipynb').write_text(json.dumps(nb))
+    r = build_site(project, tmp_path/'described')
+    assert r.returncode == 0, r.stdout + r.stderr
+    page = (tmp_path/'described'/'index.html').read_text()
+    imgs = re.findall(r'<img[^>]*>', page)
+    assert any(_PNG in i and 'alt="A single dot."' in i for i in imgs), imgs

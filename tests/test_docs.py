@@ -120,13 +120,19 @@ def _notebook(*markdown: str) -> str:
                        'nbformat': 4, 'nbformat_minor': 5})
 
 
-@needs_docs
-def test_broken_link_fails_build(tmp_path):
-    "A two-page project builds; one link in a notebook to a page or an anchor that does not exist fails the build, named."
+def _tiny_project(tmp_path: Path) -> Path:
+    "An empty nbdev project with this project's documentation build, in `tmp_path`/project."
     project = tmp_path/'project'
     shutil.copytree(ROOT/'docs', project/'docs', ignore=shutil.ignore_patterns('__pycache__'))
     (project/'pyproject.toml').write_text('[project]\nname = "tiny"\nversion = "0.1"\n\n[tool.nbdev]\n')
     (project/'nbs').mkdir()
+    return project
+
+
+@needs_docs
+def test_broken_link_fails_build(tmp_path):
+    "A two-page project builds; one link in a notebook to a page or an anchor that does not exist fails the build, named."
+    project = _tiny_project(tmp_path)
     (project/'nbs'/'01_guide.ipynb').write_text(_notebook('# Guide\n> How to use it.', '## Usage\n\nBack [home](index.html).'))
     index = project/'nbs'/'index.ipynb'
     index.write_text(_notebook('# Tiny\n> Two pages.', 'See [the guide](guide.html#usage).'))
@@ -146,10 +152,7 @@ _PNG = ('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQG
 @needs_docs
 def test_plot_needs_alt_text(tmp_path):
     "A saved plot whose cell has no `#| fig-alt:` line fails the build, named; with one, the page's image carries that text."
-    project = tmp_path/'project'
-    shutil.copytree(ROOT/'docs', project/'docs', ignore=shutil.ignore_patterns('__pycache__'))
-    (project/'pyproject.toml').write_text('[project]\nname = "tiny"\nversion = "0.1"\n\n[tool.nbdev]\n')
-    (project/'nbs').mkdir()
+    project = _tiny_project(tmp_path)
     nb = json.loads(_notebook('# Tiny\n> One page with a plot.'))
     plot = {'cell_type': 'code', 'id': 'plot', 'metadata': {}, 'execution_count': 1, 'source': 'draw()',
             'outputs': [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': _PNG, 'text/plain': '<Figure>'}}]}

@@ -76,3 +76,24 @@ def write_report(out: str, report: dict) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(report, indent=1))
     print(f'wrote {out}')
+
+
+def accuracy_interval(correct: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    "Wilson interval of an accuracy of `correct` right out of `n` images."
+    from scipy.stats import binomtest
+    ci = binomtest(int(correct), int(n)).proportion_ci(level, method='wilson')
+    return float(ci.low), float(ci.high)
+
+
+def paired_differences(hits: dict[str, np.ndarray], pairs: list[tuple[str, str]], draws: int = 2000, seed: int = 0,
+                       level: float = 0.95) -> list[dict]:
+    """For each `(a, b)` of `pairs`, the accuracy of `a` minus that of `b` on the same images (`hits`: per image, right
+    or wrong) with a paired bootstrap interval: the images resampled `draws` times, the same draws for every pair."""
+    n = len(next(iter(hits.values())))
+    draw = np.random.default_rng(seed).integers(0, n, (draws, n))
+    rows = []
+    for a, b in pairs:
+        d = hits[a].astype(np.int8) - hits[b].astype(np.int8)
+        lo, hi = np.quantile(d[draw].mean(1), [(1 - level) / 2, (1 + level) / 2])
+        rows.append(dict(a=a, b=b, diff=float(d.mean()), low=float(lo), high=float(hi)))
+    return rows

@@ -10,9 +10,11 @@
    fine-tuning took (wall seconds turned into training steps at the measured speed of that network): what the
    inherited weights are worth.
 
-Prints and writes a table (params, FLOPs, latency, validation before fine-tuning, test after), a plot of test
-accuracy against parameters with the parents marked, and the test hypervolume of the parents alone and of the
-parents with the new networks (same reference point). Run it again and it continues where it stopped: the search
+Prints and writes a table (params, FLOPs, latency, validation before fine-tuning, test after with its 95% interval),
+each new network's test accuracy minus each parent's on the same images (paired bootstrap intervals: which
+differences the 5,000 test images can tell apart), a plot of test accuracy against parameters with the parents
+marked, and the test hypervolume of the parents alone and of the parents with the new networks (same reference
+point). Run it again and it continues where it stopped: the search
 resumes from its archive, fine-tuned networks and the from-scratch run are kept.
 
 On this 2-core CPU, the defaults take about two hours:   python benchmarks/vs_parents.py
@@ -22,22 +24,23 @@ Another strategy, reusing the parents an earlier run fine-tuned with the same bu
     python benchmarks/vs_parents.py --out runs/vs_parents_splice --strategy splice --parents-from runs/vs_parents
 """
 from __future__ import annotations
-import json, platform, time
+import io, json, platform, time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from modulenas.arch import Candidate
 from modulenas.assemble import assemble
 from modulenas.core import as_device, atomic_write_bytes, count_params
-from modulenas.data import accuracy
+from modulenas.data import accuracy, top1_correct
 from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network
 from modulenas.pipeline import _setup_parts, choose_winners, finetune_main, new_front, read_run, versus_parents
 from modulenas.search import hypervolume, pareto_mask
 from modulenas.pipeline import search_main
 
-from _common import Formatter, open_kb
+from _common import Formatter, accuracy_interval, open_kb, paired_differences
 
 GOAL_PARAMS = 464_154  # ResNet-32's size: the goal is a new network no larger that matches ResNet-56
 
@@ -134,13 +137,77 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     t0 = time.perf_counter()
     finetune(net, data, steps=steps, lr=args['scratch_lr'], batch_size=args['batch'], seed=args['seed'], device=dev)
     run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
+    hits = top1_correct(net, data.test, **run_kw).numpy()
+    _save_hits(out, {_hits_id('scratch', best['key']): hits})
     row = dict(name=f"{ft_row['name']} from scratch", key=best['key'], kind='scratch', params=count_params(net),
                flops=ft_row['flops'], latency_ms=ft_row.get('latency_ms'), val_before=None,
-               val_after=accuracy(net, data.val, **run_kw), test_after=accuracy(net, data.test, **run_kw),
+               val_after=accuracy(net, data.val, **run_kw), test_after=float(hits.mean()),
                steps=steps, budget_s=budget_s, seconds_per_step=per_step, wall_s=time.perf_counter() - t0,
                lr=args['scratch_lr'])
     _save(path, row)
     return row
+
+
+def _hits_id(kind: str, key: str) -> str: return f'{kind}-{key}'
+
+def _load_hits(out: Path) -> dict[str, np.ndarray]:
+    "Per network (`_hits_id`), whether it classifies each test image correctly, as kept in OUT/test_hits.npz."
+    path = out/'test_hits.npz'
+    if not path.exists(): return {}
+    with np.load(path) as f: return {k: f[k] for k in f.files}
+
+def _save_hits(out: Path, new: dict[str, np.ndarray]) -> None:
+    "Add `new` to OUT/test_hits.npz, atomically."
+    buf = io.BytesIO(); np.savez_compressed(buf, **(_load_hits(out) | new))
+    atomic_write_bytes(out/'test_hits.npz', buf.getvalue())
+
+
+def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
+    """Per row name, whether the network classifies each test image correctly: worked out once from its exported folder
+    (the from-scratch network keeps its own when it is trained) and kept in OUT/test_hits.npz."""
+    known = _load_hits(out)
+    todo = [r for r in rows if r.get('folder') and _hits_id(r['kind'], r['key']) not in known]
+    if todo:
+        _, data, cfg, dev = _setup_parts(read_run(out/'search'), args['device'])
+        for r in todo:
+            net = load_network(r['folder'], dev)
+            hits = top1_correct(net, data.test, net.mean, net.std, resolve_config(cfg, dev).batch_size).numpy()
+            if abs(hits.mean() - r['test_after']) > 2 / len(hits):
+                print(f"note: {r['name']} scores {hits.mean():.4f} on the test half from its exported folder, "
+                      f"{r['test_after']:.4f} when it was fine-tuned")
+            _save_hits(out, {_hits_id(r['kind'], r['key']): hits}); known[_hits_id(r['kind'], r['key'])] = hits
+    return {r['name']: known[i] for r in rows if (i := _hits_id(r['kind'], r['key'])) in known}
+
+
+def add_intervals(rows: list[dict], hits: dict[str, np.ndarray]) -> list[dict]:
+    "Each row's 95% (Wilson) interval of its test accuracy, on the test half's size."
+    n = len(next(iter(hits.values())))
+    for r in rows: r['test_low'], r['test_high'] = accuracy_interval(round(r['test_after'] * n), n)
+    return rows
+
+
+def comparisons(rows: list[dict], hits: dict[str, np.ndarray]) -> list[dict]:
+    """Test accuracy of each new network minus each parent's, and of the from-scratch network minus its inherited twin's,
+    on the same images, with 95% paired bootstrap intervals."""
+    by_size = sorted(rows, key=lambda r: r['params'])
+    new, parents = [r['name'] for r in by_size if r['kind'] == 'new'], [r['name'] for r in by_size if r['kind'] == 'parent']
+    pairs = [(a, b) for a in new for b in parents]
+    pairs += [(r['name'], r['name'].removesuffix(' from scratch')) for r in rows if r['kind'] == 'scratch']
+    return paired_differences(hits, [(a, b) for a, b in pairs if a in hits and b in hits])
+
+
+def comparison_table(pairs: list[dict], n: int) -> str:
+    "The new networks against the parents as a markdown matrix (points, with intervals); then the from-scratch line."
+    cell = lambda p: f"{100 * p['diff']:+.1f} [{100 * p['low']:+.1f}, {100 * p['high']:+.1f}]"
+    scratch = [p for p in pairs if p['a'].endswith(' from scratch')]
+    grid = [p for p in pairs if p not in scratch]
+    new, parents = list(dict.fromkeys(p['a'] for p in grid)), list(dict.fromkeys(p['b'] for p in grid))
+    at = {(p['a'], p['b']): p for p in grid}
+    lines = [f"test accuracy minus the parent's, in points [95% paired bootstrap interval, the {n:,} test images resampled]:", '',
+             '| new network | ' + ' | '.join(parents) + ' |', '|---|' + '---:|' * len(parents)]
+    lines += [f"| {a} | " + ' | '.join(cell(at[a, b]) for b in parents) + ' |' for a in new]
+    lines += [f"{p['a']} minus {p['b']}: {cell(p)} points" for p in scratch]
+    return '\n'.join(lines) + '\n'
 
 
 def test_hypervolumes(rows: list[dict]) -> dict:
@@ -163,14 +230,19 @@ def goal_line(rows: list[dict]) -> str:
             f"ResNet-56 (test {bar:.4f})")
 
 
+def _interval(r: dict) -> str:
+    return '-' if r.get('test_low') is None else f"{r['test_low']:.3f}-{r['test_high']:.3f}"
+
+
 def table(rows: list[dict]) -> str:
     "The results as a markdown table, most accurate on the test split first."
-    head = ('| network | kind | params | MFLOPs | latency ms | val before | test after | steps |\n'
-            '|---|---|---:|---:|---:|---:|---:|---:|\n')
+    head = ('| network | kind | params | MFLOPs | latency ms | val before | test after | 95% interval | steps |\n'
+            '|---|---|---:|---:|---:|---:|---:|---:|---:|\n')
     fmt = lambda v, f: '-' if v is None else format(v, f)
     return head + '\n'.join(
         f"| {r['name']} | {r['kind']} | {r['params']:,} | {r['flops'] / 1e6:.1f} | {fmt(r.get('latency_ms'), '.2f')} | "
-        f"{fmt(r.get('val_before'), '.4f')} | {r['test_after']:.4f} | {r.get('steps', '-')} |"
+        f"{fmt(r.get('val_before'), '.4f')} | {r['test_after']:.4f} | "
+        f"{_interval(r)} | {r.get('steps', '-')} |"
         for r in sorted(rows, key=lambda r: -r['test_after'])) + '\n'
 
 
@@ -184,13 +256,16 @@ def plot(rows: list[dict], path: Path):
     for kind, st in style.items():
         rs = [r for r in rows if r['kind'] == kind]
         if rs: ax.scatter([r['params'] for r in rs], [r['test_after'] for r in rs], label=kind, zorder=3, **st)
+        if bars := [r for r in rs if r.get('test_low') is not None]:  # the 95% intervals
+            ax.errorbar([r['params'] for r in bars], [r['test_after'] for r in bars], fmt='none', ecolor=st['c'], alpha=.5, lw=1,
+                        yerr=[[r['test_after'] - r['test_low'] for r in bars], [r['test_high'] - r['test_after'] for r in bars]])
         for r in rs: ax.annotate(r['name'], (r['params'], r['test_after']), fontsize=7, xytext=(4, 3), textcoords='offset points')
     parents = [r for r in rows if r['kind'] == 'parent']
     mask = pareto_mask([[1 - r['test_after'], r['params']] for r in parents])
     front = sorted((r['params'], r['test_after']) for r, m in zip(parents, mask) if m)
     if front: ax.step(*zip(*front), where='post', c='crimson', lw=1, alpha=.6, label="parents' front")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v / 1e3:.0f}k'))
-    ax.set(xlabel='parameters', ylabel='test accuracy (test half, after equal fine-tuning)',
+    ax.set(xlabel='parameters', ylabel='test accuracy (test half, after equal fine-tuning; 95% bars)',
            title='searched networks against their parents')
     ax.legend(fontsize=8); fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
 
@@ -218,16 +293,19 @@ def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=5, n_calib=1000, 
     if scratch and winners:
         best_row = next(r for r in rows if r.get('key') == winners[0]['key'])
         rows.append(from_scratch(out, winners[0], best_row, args, search_s))
+    hits = test_hits(out, rows, args)
+    if hits: add_intervals(rows, hits)
+    pairs = comparisons(rows, hits) if hits else []
     hv = test_hypervolumes(rows)
     seconds = dict(search=search_s, finetune=sum(r['wall_s'] for r in rows if r['kind'] != 'scratch'),
                    scratch=sum(r['wall_s'] for r in rows if r['kind'] == 'scratch'), this_call=time.perf_counter() - t0)
     lines = versus_parents([dict(r, zoo=r['kind'] == 'parent') for r in rows if r['kind'] != 'scratch'])
-    report = dict(args=args, rows=rows, test_hypervolume=hv, goal=goal_line(rows), versus_parents=lines,
+    report = dict(args=args, rows=rows, paired=pairs, test_hypervolume=hv, goal=goal_line(rows), versus_parents=lines,
                   search=dict(strategy=strategy, evaluations=len(res.archive), hv=res.hv[strategy], hv_new=res.hv_new),
                   parents_from=parents_from,
                   seconds=seconds, machine=dict(platform=platform.platform(), threads=torch.get_num_threads()))
     _save(out/'results.json', report)
-    text = '\n'.join([table(rows), report['goal'], *[f'- {l}' for l in lines], '',
+    text = '\n'.join([table(rows), *([comparison_table(pairs, len(next(iter(hits.values()))))] if pairs else []), report['goal'], *[f'- {l}' for l in lines], '',
                       f"test hypervolume (error, params / {hv['params_scale']:,}; reference {hv['reference']}): "
                       f"parents {hv['parents']:.4f}, parents + new {hv['parents_and_new']:.4f}", '',
                       'seconds: ' + ', '.join(f'{k} {v:.0f}' for k, v in seconds.items())

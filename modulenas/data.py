@@ -28,7 +28,8 @@ from .core import as_device, atomic_write_bytes, cache_dir, sha256_file, shared_
 __all__ = ['CIFAR10_CLASSES', 'JPEG_ARCHIVE', 'DATASETS', 'PROTOCOLS', 'normalize', 'net_normalization', 'ImageSet',
            'normalized_batches', 'is_image_folder', 'load_image_folder', 'make_tiny_image_folder', 'find_jpeg_archive',
            'is_archive', 'load_image_archive', 'load_cifar10_jpg', 'torchvision_present', 'load_torchvision',
-           'load_dataset', 'split_indices', 'stratified_halves', 'DataSplits', 'get_splits', 'accuracy', 'show_images']
+           'load_dataset', 'split_indices', 'stratified_halves', 'DataSplits', 'get_splits', 'top1_correct', 'accuracy',
+           'show_images']
 
 # %% ../nbs/01_data.ipynb #dd0da3f1
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -450,31 +451,40 @@ def get_splits(name: str = 'cifar10', # dataset name (see `load_dataset`)
 
 # %% ../nbs/01_data.ipynb #8316410e
 @torch.no_grad()
-def accuracy(model: nn.Module, # a classifier returning logits (N, classes)
-             imageset: ImageSet, # images and labels to score
-             mean: Sequence[float], # per-channel input mean (0-1 scale) the model expects
-             std: Sequence[float], # per-channel input std (0-1 scale) the model expects
-             batch_size: int = 500, # images per forward pass
-             device: str | torch.device | None = None, # where to run; default the model's device (the model is moved there)
-             dtype: torch.dtype | None = None, # autocast (and normalise) in this dtype (e.g. torch.bfloat16); None: float32
-             channels_last: bool = False, # feed channels-last batches
-             check_finite: bool = True, # raise `FloatingPointError` on a NaN or infinite logit
-            ) -> float:
-    "Top-1 accuracy of `model` on `imageset`, in eval mode (its mode is restored afterwards), counted on the device."
+def top1_correct(model: nn.Module, # a classifier returning logits (N, classes)
+                 imageset: ImageSet, # images and labels to score
+                 mean: Sequence[float], # per-channel input mean (0-1 scale) the model expects
+                 std: Sequence[float], # per-channel input std (0-1 scale) the model expects
+                 batch_size: int = 500, # images per forward pass
+                 device: str | torch.device | None = None, # where to run; default the model's device (the model is moved there)
+                 dtype: torch.dtype | None = None, # autocast (and normalise) in this dtype (e.g. torch.bfloat16); None: float32
+                 channels_last: bool = False, # feed channels-last batches
+                 check_finite: bool = True, # raise `FloatingPointError` on a NaN or infinite logit
+                ) -> torch.Tensor:
+    "Per image of `imageset`, in its order, whether `model`'s top-1 class is the label: a bool tensor on the CPU (eval mode, restored afterwards)."
     device = module_device(model) if device is None else as_device(device)
     was_training = model.training
     model.to(device).eval()
     try:
         data = imageset.to(device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        finite = torch.ones((), dtype=torch.bool, device=device)
+        hits, finite = [], torch.ones((), dtype=torch.bool, device=device)
         for x, y in data.batches(batch_size, mean, std, dtype=dtype or torch.float32, channels_last=channels_last):
             with autocast(device, dtype): logits = model(x)
-            correct += (logits.argmax(1) == y).sum()
+            hits.append(logits.argmax(1) == y)
             if check_finite: finite &= torch.isfinite(logits).all()
         if not finite.item(): raise FloatingPointError("non-finite logits (NaN or inf) during validation")
     finally: model.train(was_training)
-    return correct.item() / max(len(imageset), 1)
+    return torch.cat(hits).cpu() if hits else torch.zeros(0, dtype=torch.bool)
+
+def accuracy(model: nn.Module, # a classifier returning logits (N, classes)
+             imageset: ImageSet, # images and labels to score
+             mean: Sequence[float], # per-channel input mean (0-1 scale) the model expects
+             std: Sequence[float], # per-channel input std (0-1 scale) the model expects
+             batch_size: int = 500, # images per forward pass
+             **kwargs, # device, dtype, channels_last, check_finite: as `top1_correct`
+            ) -> float:
+    "Top-1 accuracy of `model` on `imageset`: the share of its images `top1_correct` counts (0 for no images)."
+    return top1_correct(model, imageset, mean, std, batch_size, **kwargs).sum().item() / max(len(imageset), 1)
 
 # %% ../nbs/01_data.ipynb #e939a7b3
 def show_images(imageset: ImageSet, # the images to show

@@ -248,6 +248,14 @@ def test_vs_parents(tmp_path, kb_dir):
     assert 0 < hv['parents'] <= hv['parents_and_new']  # adding points never lowers a hypervolume
     assert len(report['versus_parents']) == 1 and report['goal'].startswith('goal:')
     assert (out / 'vs_parents.png').exists() and '| network | kind |' in (out / 'results.md').read_text()
+    # intervals: each accuracy's, and each new network (and the from-scratch one) against the others on the same images
+    assert all(row['test_low'] <= row['test_after'] <= row['test_high'] for row in report['rows'])
+    acc = {row['name']: row['test_after'] for row in report['rows']}
+    pairs = {(p['a'], p['b']): p for p in report['paired']}
+    assert set(pairs) == {(new['name'], n) for n, row in acc.items() if n in {'resnet20', 'shufflenetv2_x0_5'}} | {(scratch['name'], new['name'])}
+    for (a, b), p in pairs.items():
+        assert p['low'] <= p['diff'] <= p['high'] and abs(p['diff'] - (acc[a] - acc[b])) <= 0.002, p
+    assert 'paired bootstrap interval' in (out / 'results.md').read_text() and (out / 'test_hits.npz').exists()
     r2 = run_script('vs_parents.py', *args)  # everything is there: nothing is trained again
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert json.loads((out / 'results.json').read_text())['rows'] == report['rows']

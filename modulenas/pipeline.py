@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 
 # %% ../nbs/12_pipeline.ipynb #a8215b6c
 from __future__ import annotations
-import datetime, importlib, json, re, sys, time
+import datetime, importlib, json, re, shutil, sys, time
 from pathlib import Path
 from typing import Sequence
 
@@ -509,15 +509,19 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     _check_out_folder(out, '--out', ours=('kb', 'search', 'report.md', 'report.json'), what='modulenas-run output')
     from modulenas.export import onnx_available
     out, times, t0 = Path(out), {}, time.perf_counter()
-    onnx = onnx and onnx_available()
-    kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress)
-    times['knowledge base'] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
-                      b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
-                      strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
-                      adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
-                      n_initial=n_initial, accuracy_predictors=accuracy_predictors)
+    onnx, fresh = onnx and onnx_available(), not out.exists()
+    try:
+        kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress)
+        times['knowledge base'] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
+                          b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
+                          strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
+                          adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
+                          n_initial=n_initial, accuracy_predictors=accuracy_predictors)
+    except CLIError:  # a size the data cannot give shows only once the knowledge base names the parents' data set
+        if fresh and not (out/'search'/'evaluations.jsonl').exists(): shutil.rmtree(out, ignore_errors=True)  # nothing left
+        raise
     times['search'] = time.perf_counter() - t1
     setup = json.loads((out/'search'/'config.json').read_text())['setup']
     b |= dict(protocol=setup['data']['protocol'], new_task=setup['eval'].get('new_head', False))  # as the search resolved them

@@ -102,6 +102,7 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (r + ['--elite', 0], '--elite must be'),
         (r + ['--accuracy-predictors', 'svm'], '--accuracy-predictors: unknown svm'),
         (r + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
+        (r + ['--models', 'resnet20', '--n-val', 10**8, '--offline'], '--n-val = 100000000: the validation half'),  # after the KB: removed
         (['modulenas-run', '--out', '/proc/modulenas-run'], 'cannot write in /proc'),
         (b + ['--models', 'nosuch'], "no zoo model matches 'nosuch'"),
         (b + ['--granularity', 'magic'], '--granularity must be one of'),

@@ -95,7 +95,7 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
     t0 = time.perf_counter()
     try: kb = KnowledgeBase(out)
-    except KnowledgeBaseError as e: _fail(str(e))
+    except KnowledgeBaseError as e: _fail(f'--out {e}')
     with warnings.catch_warnings(record=True) as caught, kb:
         warnings.simplefilter('always')
         added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)

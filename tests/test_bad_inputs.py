@@ -113,7 +113,7 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (['modulenas-search', kb, '--run-dir', d / 'photos'], '--run-dir ' + str(d / 'photos') + ': the folder holds other files (cat.jpg, notes.txt) and no search run'),
         (['modulenas-run', '--out', d / 'photos'], 'and no modulenas-run output'),
         (['modulenas-export', d / 'damaged_net', '--out', d / 'photos'], '--out ' + str(d / 'photos') + ': the folder holds other files'),
-        (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], 'photos is not empty and holds no index.sqlite'),
+        (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], '--out ' + str(d / 'photos') + ' is not empty and holds no index.sqlite'),
     ]
 
 

@@ -63,15 +63,20 @@ def run_search(out: Path, args: dict):
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
 
 
+def check_parents_from(other: Path, args: dict) -> None:
+    "Refuse, before any work, a comparison in `other` whose parents were fine-tuned with another budget or data size."
+    same = ('models', 'n_calib', 'n_val', 'steps', 'lr', 'batch', 'seed')
+    theirs = _load(other/'args.json')
+    if diff := [k for k in same if theirs.get(k) != args[k]]:
+        raise SystemExit(f"error: --parents-from {other}: it ran with other {', '.join(diff)} (or holds no comparison)")
+
+
 def reuse_parents(out: Path, other: Path, args: dict) -> int:
     """Copy the parents' fine-tuned rows and networks from the comparison in `other` into this one, when both ran on
     the same data and knowledge base with the same fine-tuning budget (every other setting may differ, e.g. the
     strategy): the parents' fine-tuning does not depend on the search. Returns how many were copied."""
     import shutil
-    same = ('models', 'n_calib', 'n_val', 'steps', 'lr', 'batch', 'seed')
-    theirs = _load(other/'args.json')
-    if diff := [k for k in same if theirs.get(k) != args[k]]:
-        raise SystemExit(f"error: --parents-from {other}: it ran with other {', '.join(diff)} (or holds no comparison)")
+    check_parents_from(other, args)
     mine_cfg, their_cfg = _load(out/'search'/'config.json'), _load(other/'search'/'config.json')
     for k, what in (('data', 'data'), ('knowledge_base', 'knowledge base')):
         a, b = mine_cfg.get(k), their_cfg.get(k)
@@ -277,6 +282,7 @@ def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=5, n_calib=1000, 
     args = dict(models=models, pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, top_k=top_k, steps=steps,
                 lr=lr, batch=batch, scratch=scratch, scratch_lr=scratch_lr, scratch_steps=scratch_steps, device=device, seed=seed,
                 strategy=strategy)
+    if parents_from: check_parents_from(Path(parents_from), args)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if (old := _load(out/'args.json')): old.setdefault('strategy', 'nsga2')  # written before the strategy was a choice
     if old and old != args:

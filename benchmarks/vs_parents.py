@@ -143,7 +143,7 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     finetune(net, data, steps=steps, lr=args['scratch_lr'], batch_size=args['batch'], seed=args['seed'], device=dev)
     run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
     hits = top1_correct(net, data.test, **run_kw).numpy()
-    _save_hits(out, {_hits_id('scratch', best['key']): hits})
+    _save_hits(out, _load_hits(out) | {_hits_id('scratch', best['key']): hits})
     row = dict(name=f"{ft_row['name']} from scratch", key=best['key'], kind='scratch', params=count_params(net),
                flops=ft_row['flops'], latency_ms=ft_row.get('latency_ms'), val_before=None,
                val_after=accuracy(net, data.val, **run_kw), test_after=float(hits.mean()),
@@ -161,9 +161,9 @@ def _load_hits(out: Path) -> dict[str, np.ndarray]:
     if not path.exists(): return {}
     with np.load(path) as f: return {k: f[k] for k in f.files}
 
-def _save_hits(out: Path, new: dict[str, np.ndarray]) -> None:
-    "Add `new` to OUT/test_hits.npz, atomically."
-    buf = io.BytesIO(); np.savez_compressed(buf, **(_load_hits(out) | new))
+def _save_hits(out: Path, hits: dict[str, np.ndarray]) -> None:
+    "Write `hits` (all of them: what the file held is replaced) as OUT/test_hits.npz, atomically."
+    buf = io.BytesIO(); np.savez_compressed(buf, **hits)
     atomic_write_bytes(out/'test_hits.npz', buf.getvalue())
 
 
@@ -180,7 +180,7 @@ def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
             if abs(hits.mean() - r['test_after']) > 2 / len(hits):
                 print(f"note: {r['name']} scores {hits.mean():.4f} on the test half from its exported folder, "
                       f"{r['test_after']:.4f} when it was fine-tuned")
-            _save_hits(out, {_hits_id(r['kind'], r['key']): hits}); known[_hits_id(r['kind'], r['key'])] = hits
+            known[_hits_id(r['kind'], r['key'])] = hits; _save_hits(out, known)
     return {r['name']: known[i] for r in rows if (i := _hits_id(r['kind'], r['key'])) in known}
 
 

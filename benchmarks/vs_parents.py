@@ -22,6 +22,8 @@ The README's table, three more generations that left the front as it was:   pyth
 On a GPU, larger:   python benchmarks/vs_parents.py --device cuda --pop-size 40 --n-gen 25 --n-val 5000 --steps 2000
 Another strategy, reusing the parents an earlier run fine-tuned with the same budget:
     python benchmarks/vs_parents.py --out runs/vs_parents_splice --strategy splice --parents-from runs/vs_parents
+A search ranking by the refined score (30 steps of adapter, BatchNorm and classifier training per candidate):
+    python benchmarks/vs_parents.py --out runs/vs_parents_refine --refine-steps 30 --n-gen 3 --parents-from runs/vs_parents
 """
 from __future__ import annotations
 import io, json, platform, time
@@ -36,7 +38,8 @@ from modulenas.core import as_device, atomic_write_bytes, count_params
 from modulenas.data import accuracy, top1_correct
 from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network
-from modulenas.pipeline import _setup_parts, choose_winners, finetune_main, new_front, read_run, versus_parents
+from modulenas.pipeline import (_save_hits as _save_finetune_hits, _setup_parts, choose_winners, finetune_hits, finetune_main,
+                                new_front, read_run, versus_parents)
 from modulenas.search import hypervolume, pareto_mask
 from modulenas.pipeline import search_main
 
@@ -58,7 +61,7 @@ def _load(path: Path) -> dict:
 def run_search(out: Path, args: dict):
     "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
     res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
-                      None, 'cifar10', args['n_calib'], args['n_val'], 0, args['device'], strategies=args['strategy'],
+                      None, 'cifar10', args['n_calib'], args['n_val'], args['refine_steps'], args['device'], strategies=args['strategy'],
                       protocol='test-half')
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
 
@@ -78,10 +81,14 @@ def reuse_parents(out: Path, other: Path, args: dict) -> int:
     import shutil
     check_parents_from(other, args)
     mine_cfg, their_cfg = _load(out/'search'/'config.json'), _load(other/'search'/'config.json')
-    for k, what in (('data', 'data'), ('knowledge_base', 'knowledge base')):
-        a, b = mine_cfg.get(k), their_cfg.get(k)
-        if k == 'knowledge_base': a, b = a and a['fingerprint'], b and b['fingerprint']
-        if a != b: raise SystemExit(f"error: --parents-from {other}: its search ran on another {what} ({b} here {a})")
+    refines = lambda cfg: bool(cfg.get('setup', {}).get('eval', {}).get('refine_steps'))
+    checks = [('data', lambda c: c.get('setup', {}).get('data')),
+              ('knowledge base', lambda c: (c.get('knowledge_base') or {}).get('fingerprint'))]
+    if refines(mine_cfg) == refines(their_cfg):  # the images scored on (a refining search's include the training split)
+        checks.append(('images', lambda c: c.get('data')))
+    for what, get in checks:
+        if get(mine_cfg) != get(their_cfg):
+            raise SystemExit(f"error: --parents-from {other}: its search ran on other {what} ({get(their_cfg)} here {get(mine_cfg)})")
     src = _load(other/'search'/'finetune'/'results.json')
     dst_path = out/'search'/'finetune'/'results.json'
     dst = _load(dst_path) or dict(settings=src.get('settings'), rows=[])
@@ -94,6 +101,8 @@ def reuse_parents(out: Path, other: Path, args: dict) -> int:
         if not folder.exists(): shutil.copytree(r['folder'], folder)
         dst['rows'].append(dict(r, folder=str(folder))); n += 1
     dst_path.parent.mkdir(parents=True, exist_ok=True)
+    theirs = finetune_hits(other/'search'/'finetune')
+    if hits := {r['key']: theirs[r['key']] for r in dst['rows'] if r['key'] in theirs}: _save_finetune_hits(dst_path.parent, hits)
     atomic_write_bytes(dst_path, json.dumps(dst, indent=1).encode())
     return n
 
@@ -137,10 +146,11 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     cand = Candidate.from_dict(best['candidate'])
     net = _reinitialised(cand, kb, dev)
     budget_s = search_s + ft_row['wall_s']
-    per_step = _seconds_per_step(net, data, args['batch'], args['scratch_lr'], dev)
+    per_step = None if args['scratch_steps'] else _seconds_per_step(net, data, args['batch'], args['scratch_lr'], dev)
     steps = args['scratch_steps'] or max(args['steps'], int(budget_s / per_step))
     t0 = time.perf_counter()
     finetune(net, data, steps=steps, lr=args['scratch_lr'], batch_size=args['batch'], seed=args['seed'], device=dev)
+    per_step = per_step or (time.perf_counter() - t0) / steps  # a fixed number of steps: their measured speed
     run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
     hits = top1_correct(net, data.test, **run_kw).numpy()
     _save_hits(out, _load_hits(out) | {_hits_id('scratch', best['key']): hits})
@@ -168,11 +178,15 @@ def _save_hits(out: Path, hits: dict[str, np.ndarray]) -> None:
 
 
 def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
-    """Per row name, whether the network classifies each test image correctly: worked out once from its exported folder
-    (the from-scratch network keeps its own when it is trained) and kept in OUT/test_hits.npz."""
+    """Per row name, whether the network classifies each test image correctly, kept in OUT/test_hits.npz: as its
+    fine-tuning recorded it, or else worked out from its exported folder (the from-scratch network keeps its own)."""
     known = _load_hits(out)
     todo = [r for r in rows if r.get('folder') and _hits_id(r['kind'], r['key']) not in known]
-    if todo:
+    from_finetuning = finetune_hits(out/'search'/'finetune')  # kept as each network was fine-tuned
+    if done := {_hits_id(r['kind'], r['key']): from_finetuning[r['key']] for r in todo if r['key'] in from_finetuning}:
+        known |= done; _save_hits(out, known)
+        todo = [r for r in todo if _hits_id(r['kind'], r['key']) not in known]
+    if todo:  # fine-tuned before the hits were kept: scored again from the exported folders
         _, data, cfg, dev = _setup_parts(read_run(out/'search'), args['device'])
         for r in todo:
             net = load_network(r['folder'], dev)
@@ -277,14 +291,15 @@ def plot(rows: list[dict], path: Path):
 
 def main(out='runs/vs_parents', models='*', pop_size=16, n_gen=5, n_calib=1000, n_val=2000, top_k=3, steps=300,
          lr=0.02, batch=128, scratch=True, scratch_lr=0.1, scratch_steps=0, device='cpu', seed=0, strategy='nsga2',
-         parents_from=None) -> dict:
+         refine_steps=0, parents_from=None) -> dict:
     "The whole comparison in `out` (resumable); returns the report."
     args = dict(models=models, pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, top_k=top_k, steps=steps,
                 lr=lr, batch=batch, scratch=scratch, scratch_lr=scratch_lr, scratch_steps=scratch_steps, device=device, seed=seed,
-                strategy=strategy)
+                strategy=strategy, refine_steps=refine_steps)
     if parents_from: check_parents_from(Path(parents_from), args)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if (old := _load(out/'args.json')): old.setdefault('strategy', 'nsga2')  # written before the strategy was a choice
+    if (old := _load(out/'args.json')):  # written before these were choices
+        old.setdefault('strategy', 'nsga2'); old.setdefault('refine_steps', 0)
     if old and old != args:
         raise SystemExit(f"error: {out} holds a run with other settings ({out/'args.json'}); use another --out")
     _save(out/'args.json', args)
@@ -344,9 +359,12 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--device', default='cpu', help='device')
     ap.add_argument('--seed', type=int, default=0, help='seed of the search, the splits and the training')
     ap.add_argument('--strategy', default='nsga2', help='the search strategy (nsga2, splice, or any registered one)')
+    ap.add_argument('--refine-steps', type=int, default=0,
+                    help="the search's score after this many steps of adapter, BatchNorm and classifier training (0: stitched)")
     ap.add_argument('--parents-from', default=None,
                     help="an earlier comparison's --out whose fine-tuned parents to reuse (same data, models and budget)")
     a = vars(ap.parse_args(argv))
+    if a['refine_steps'] < 0: ap.error(f"--refine-steps must be 0 or more, got {a['refine_steps']}")
     for k in ('pop_size', 'n_gen', 'n_calib', 'n_val', 'top_k', 'steps', 'batch'):
         if a[k] < 1: ap.error(f"--{k.replace('_', '-')} must be positive, got {a[k]}")
     return a

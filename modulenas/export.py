@@ -21,7 +21,7 @@ from .data import DataSplits, ImageSet, normalize
 from .graphspec import graph_to_spec, spec_to_graph
 from .arch import Candidate, from_parent
 from .assemble import Adapter, AssembledNet, assemble
-from .data import accuracy
+from .data import accuracy, top1_correct
 from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch
 
 # %% auto #0
@@ -277,6 +277,7 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
                          device=None, # default `default_device()`
                          config: EvalConfig = EvalConfig(), # how candidates are stitched before fine-tuning
                          export_dir: str | Path | None = None, # export each fine-tuned network to export_dir/<name>
+                         per_image: bool = False, # also give each row `test_hits`: per test image, whether it is right
                         ) -> list[dict]:
     "Fine-tune every network with the same budget and report params, FLOPs, val accuracy before and test accuracy after."
     device = as_device(device)
@@ -290,8 +291,9 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         row = dict(name=name, params=count_params(net), flops=count_flops(net.eval(), torch.zeros(1, *data.train.image_shape, device=device)),
                    val_before=accuracy(net, val, **run))
         losses = finetune(net, data, steps=steps, lr=lr, batch_size=batch_size, seed=seed, device=device)
-        row.update(val_after=accuracy(net, val, **run), test_after=accuracy(net, test, **run),
+        correct = top1_correct(net, test, **run)
+        row.update(val_after=accuracy(net, val, **run), test_after=correct.sum().item() / max(len(correct), 1),
                    final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=steps, wall_s=time.perf_counter() - t0)
         if export_dir is not None: export_network(net, child_path(export_dir, name, 'network name'), metrics=row, classes=data.classes, overwrite=True)
-        rows.append(row)
+        rows.append(row | (dict(test_hits=correct.numpy()) if per_image else {}))
     return rows

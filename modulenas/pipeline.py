@@ -24,9 +24,9 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main',
-           'resume_main', 'new_front', 'choose_winners', 'finetune_main', 'finetune_table', 'plot_finetune',
-           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
-           'export_cli', 'run_cli']
+           'resume_main', 'new_front', 'choose_winners', 'finetune_hits', 'finetune_main', 'finetune_table',
+           'plot_finetune', 'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli',
+           'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -253,6 +253,19 @@ def _normalised(data, net, n: int = 8):
     from modulenas.data import normalize
     return normalize(data.test.images[:n].cpu(), net.mean, net.std)
 
+def finetune_hits(finetune_dir) -> dict[str, np.ndarray]:
+    """Per network key, whether each test image was classified right after fine-tuning (the images in the order of the
+    run's test split), from `finetune_dir`/test_hits.npz: what paired comparisons of two networks are made of."""
+    path = Path(finetune_dir)/'test_hits.npz'
+    if not path.exists(): return {}
+    with np.load(path) as f: return {k: f[k] for k in f.files}
+
+def _save_hits(finetune_dir: Path, new: dict[str, np.ndarray]) -> None:
+    "Add `new` to `finetune_dir`/test_hits.npz (written atomically)."
+    import io
+    buf = io.BytesIO(); np.savez_compressed(buf, **(finetune_hits(finetune_dir) | new))
+    atomic_write_bytes(Path(finetune_dir)/'test_hits.npz', buf.getvalue())
+
 # %% ../nbs/12_pipeline.ipynb #ea311a2a
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   top_k: int = 3, # winners from the front of new networks
@@ -287,7 +300,8 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
     for cand in progress_bar(items, desc='fine-tune', unit='net', disable=not progress):
         if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
         (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
-                                      seed=settings['seed'], device=dev, config=cfg, export_dir=out)
+                                      seed=settings['seed'], device=dev, config=cfg, export_dir=out, per_image=True)
+        _save_hits(out, {cand.key: row.pop('test_hits')})
         row.update(key=cand.key, zoo=cand.key in run['pareto'].get('zoo', {}), folder=str(out/cand.name))
         if onnx:
             net = load_network(out/cand.name)

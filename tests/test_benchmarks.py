@@ -10,6 +10,7 @@ from scipy import stats
 from torch import nn
 
 from modulenas.core import shared_dir
+from modulenas.pipeline import finetune_hits, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -256,19 +257,26 @@ def test_vs_parents(tmp_path, kb_dir):
     for (a, b), p in pairs.items():
         assert p['low'] <= p['diff'] <= p['high'] and abs(p['diff'] - (acc[a] - acc[b])) <= 0.002, p
     assert 'paired bootstrap interval' in (out / 'results.md').read_text() and (out / 'test_hits.npz').exists()
+    kept = finetune_hits(out / 'search' / 'finetune')  # recorded as each network was fine-tuned, not scored again
+    assert {row['key'] for row in report['rows'] if row['kind'] != 'scratch'} <= set(kept)
     r2 = run_script('vs_parents.py', *args)  # everything is there: nothing is trained again
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert json.loads((out / 'results.json').read_text())['rows'] == report['rows']
     bad = run_script('vs_parents.py', *args[:-2], '--scratch-steps', 3)
     assert bad.returncode != 0 and 'other settings' in bad.stderr
-    # another strategy beside it reuses its fine-tuned parents instead of training them again
+    # another strategy, ranking by the refined score, beside it reuses its fine-tuned parents instead of training them again
     out2 = tmp_path / 'vsp_splice'
-    r3 = run_script('vs_parents.py', '--out', out2, *args[2:], '--strategy', 'splice', '--no-scratch', '--parents-from', out)
+    r3 = run_script('vs_parents.py', '--out', out2, *args[2:], '--strategy', 'splice', '--refine-steps', 1, '--no-scratch',
+                    '--parents-from', out)
     assert r3.returncode == 0, r3.stderr[-3000:]
     assert 'fine-tuned parents copied' in r3.stdout
     parents = lambda rows: {row['name']: row['test_after'] for row in rows if row['kind'] == 'parent'}
     report2 = json.loads((out2 / 'results.json').read_text())
     assert report2['search']['strategy'] == 'splice' and parents(report2['rows']) == parents(report['rows'])
+    run2 = read_run(out2 / 'search')  # scored by the refined score: its images include the training split's
+    assert run2['config']['setup']['eval']['refine_steps'] == 1
+    assert any(rec['result'].get('acc_refined') is not None for rec in run2['archive'].values())
+    assert {row['key'] for row in report2['rows']} <= set(finetune_hits(out2 / 'search' / 'finetune'))  # the parents' came along
     other = run_script('vs_parents.py', '--out', tmp_path / 'vsp3', *args[2:], '--steps', 3, '--no-scratch', '--parents-from', out)
     assert other.returncode != 0 and 'other steps' in other.stderr and not (tmp_path / 'vsp3').exists()  # refused first
     # the two searches side by side, and a network written by hand fine-tuned as the comparison does

@@ -26,7 +26,7 @@ A search ranking by the refined score (30 steps of adapter, BatchNorm and classi
     python benchmarks/vs_parents.py --out runs/vs_parents_refine --refine-steps 30 --n-gen 3 --parents-from runs/vs_parents
 """
 from __future__ import annotations
-import io, json, platform, time
+import json, platform, time
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +38,8 @@ from modulenas.core import as_device, atomic_write_bytes, count_params
 from modulenas.data import accuracy, top1_correct
 from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network
-from modulenas.pipeline import (_save_hits as _save_finetune_hits, _setup_parts, choose_winners, finetune_hits, finetune_main,
-                                new_front, read_run, versus_parents)
+from modulenas.pipeline import (_setup_parts, add_hits, choose_winners, finetune_main, new_front, read_hits, read_run,
+                                versus_parents)
 from modulenas.search import hypervolume, pareto_mask
 from modulenas.pipeline import search_main
 
@@ -61,8 +61,8 @@ def _load(path: Path) -> dict:
 def run_search(out: Path, args: dict):
     "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
     res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
-                      None, 'cifar10', args['n_calib'], args['n_val'], args['refine_steps'], args['device'], strategies=args['strategy'],
-                      protocol='test-half')
+                      None, 'cifar10', args['n_calib'], args['n_val'], args['refine_steps'], args['device'],
+                      strategies=args['strategy'], protocol='test-half')
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
 
 
@@ -101,8 +101,8 @@ def reuse_parents(out: Path, other: Path, args: dict) -> int:
         if not folder.exists(): shutil.copytree(r['folder'], folder)
         dst['rows'].append(dict(r, folder=str(folder))); n += 1
     dst_path.parent.mkdir(parents=True, exist_ok=True)
-    theirs = finetune_hits(other/'search'/'finetune')
-    if hits := {r['key']: theirs[r['key']] for r in dst['rows'] if r['key'] in theirs}: _save_finetune_hits(dst_path.parent, hits)
+    theirs = read_hits(other/'search'/'finetune')
+    if hits := {r['key']: theirs[r['key']] for r in dst['rows'] if r['key'] in theirs}: add_hits(dst_path.parent, hits)
     atomic_write_bytes(dst_path, json.dumps(dst, indent=1).encode())
     return n
 
@@ -153,7 +153,7 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     per_step = per_step or (time.perf_counter() - t0) / steps  # a fixed number of steps: their measured speed
     run_kw = dict(mean=net.mean, std=net.std, batch_size=resolve_config(cfg, dev).batch_size)
     hits = top1_correct(net, data.test, **run_kw).numpy()
-    _save_hits(out, _load_hits(out) | {_hits_id('scratch', best['key']): hits})
+    add_hits(out, {_hits_id('scratch', best['key']): hits})
     row = dict(name=f"{ft_row['name']} from scratch", key=best['key'], kind='scratch', params=count_params(net),
                flops=ft_row['flops'], latency_ms=ft_row.get('latency_ms'), val_before=None,
                val_after=accuracy(net, data.val, **run_kw), test_after=float(hits.mean()),
@@ -165,26 +165,15 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
 
 def _hits_id(kind: str, key: str) -> str: return f'{kind}-{key}'
 
-def _load_hits(out: Path) -> dict[str, np.ndarray]:
-    "Per network (`_hits_id`), whether it classifies each test image correctly, as kept in OUT/test_hits.npz."
-    path = out/'test_hits.npz'
-    if not path.exists(): return {}
-    with np.load(path) as f: return {k: f[k] for k in f.files}
-
-def _save_hits(out: Path, hits: dict[str, np.ndarray]) -> None:
-    "Write `hits` (all of them: what the file held is replaced) as OUT/test_hits.npz, atomically."
-    buf = io.BytesIO(); np.savez_compressed(buf, **hits)
-    atomic_write_bytes(out/'test_hits.npz', buf.getvalue())
-
 
 def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
     """Per row name, whether the network classifies each test image correctly, kept in OUT/test_hits.npz: as its
     fine-tuning recorded it, or else worked out from its exported folder (the from-scratch network keeps its own)."""
-    known = _load_hits(out)
+    known = read_hits(out)
     todo = [r for r in rows if r.get('folder') and _hits_id(r['kind'], r['key']) not in known]
-    from_finetuning = finetune_hits(out/'search'/'finetune')  # kept as each network was fine-tuned
+    from_finetuning = read_hits(out/'search'/'finetune')  # kept as each network was fine-tuned
     if done := {_hits_id(r['kind'], r['key']): from_finetuning[r['key']] for r in todo if r['key'] in from_finetuning}:
-        known |= done; _save_hits(out, known)
+        known |= done; add_hits(out, done)
         todo = [r for r in todo if _hits_id(r['kind'], r['key']) not in known]
     if todo:  # fine-tuned before the hits were kept: scored again from the exported folders
         _, data, cfg, dev = _setup_parts(read_run(out/'search'), args['device'])
@@ -194,7 +183,7 @@ def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
             if abs(hits.mean() - r['test_after']) > 2 / len(hits):
                 print(f"note: {r['name']} scores {hits.mean():.4f} on the test half from its exported folder, "
                       f"{r['test_after']:.4f} when it was fine-tuned")
-            known[_hits_id(r['kind'], r['key'])] = hits; _save_hits(out, known)
+            i = _hits_id(r['kind'], r['key']); known[i] = hits; add_hits(out, {i: hits})
     return {r['name']: known[i] for r in rows if (i := _hits_id(r['kind'], r['key'])) in known}
 
 

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 
 # %% ../nbs/12_pipeline.ipynb #a8215b6c
 from __future__ import annotations
-import datetime, importlib, json, re, shutil, sys, time
+import datetime, importlib, io, json, re, shutil, sys, time
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +24,7 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main',
-           'resume_main', 'new_front', 'choose_winners', 'finetune_hits', 'finetune_main', 'finetune_table',
+           'resume_main', 'new_front', 'choose_winners', 'read_hits', 'add_hits', 'finetune_main', 'finetune_table',
            'plot_finetune', 'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli',
            'finetune_cli', 'export_cli', 'run_cli']
 
@@ -253,18 +253,18 @@ def _normalised(data, net, n: int = 8):
     from modulenas.data import normalize
     return normalize(data.test.images[:n].cpu(), net.mean, net.std)
 
-def finetune_hits(finetune_dir) -> dict[str, np.ndarray]:
-    """Per network key, whether each test image was classified right after fine-tuning (the images in the order of the
-    run's test split), from `finetune_dir`/test_hits.npz: what paired comparisons of two networks are made of."""
-    path = Path(finetune_dir)/'test_hits.npz'
+def read_hits(folder) -> dict[str, np.ndarray]:
+    """Per network, whether each test image was classified right (the images in the order of the run's test split),
+    from `folder`/test_hits.npz; `finetune_main` keeps one in its `finetune` folder, keyed by network key. Two networks
+    compared on the same images need them for a paired interval of their difference."""
+    path = Path(folder)/'test_hits.npz'
     if not path.exists(): return {}
     with np.load(path) as f: return {k: f[k] for k in f.files}
 
-def _save_hits(finetune_dir: Path, new: dict[str, np.ndarray]) -> None:
-    "Add `new` to `finetune_dir`/test_hits.npz (written atomically)."
-    import io
-    buf = io.BytesIO(); np.savez_compressed(buf, **(finetune_hits(finetune_dir) | new))
-    atomic_write_bytes(Path(finetune_dir)/'test_hits.npz', buf.getvalue())
+def add_hits(folder, new: dict[str, np.ndarray]) -> None:
+    "Add (or replace) the networks of `new` in `folder`/test_hits.npz, written atomically."
+    buf = io.BytesIO(); np.savez_compressed(buf, **(read_hits(folder) | new))
+    atomic_write_bytes(Path(folder)/'test_hits.npz', buf.getvalue())
 
 # %% ../nbs/12_pipeline.ipynb #ea311a2a
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
@@ -301,7 +301,7 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
         if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
         (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
                                       seed=settings['seed'], device=dev, config=cfg, export_dir=out, per_image=True)
-        _save_hits(out, {cand.key: row.pop('test_hits')})
+        add_hits(out, {cand.key: row.pop('test_hits')})
         row.update(key=cand.key, zoo=cand.key in run['pareto'].get('zoo', {}), folder=str(out/cand.name))
         if onnx:
             net = load_network(out/cand.name)

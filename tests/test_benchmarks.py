@@ -10,7 +10,7 @@ from scipy import stats
 from torch import nn
 
 from modulenas.core import shared_dir
-from modulenas.pipeline import finetune_hits, read_run
+from modulenas.pipeline import read_hits, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,7 +257,7 @@ def test_vs_parents(tmp_path, kb_dir):
     for (a, b), p in pairs.items():
         assert p['low'] <= p['diff'] <= p['high'] and abs(p['diff'] - (acc[a] - acc[b])) <= 0.002, p
     assert 'paired bootstrap interval' in (out / 'results.md').read_text() and (out / 'test_hits.npz').exists()
-    kept = finetune_hits(out / 'search' / 'finetune')  # recorded as each network was fine-tuned, not scored again
+    kept = read_hits(out / 'search' / 'finetune')  # recorded as each network was fine-tuned, not scored again
     assert {row['key'] for row in report['rows'] if row['kind'] != 'scratch'} <= set(kept)
     r2 = run_script('vs_parents.py', *args)  # everything is there: nothing is trained again
     assert r2.returncode == 0, r2.stderr[-3000:]
@@ -276,7 +276,7 @@ def test_vs_parents(tmp_path, kb_dir):
     run2 = read_run(out2 / 'search')  # scored by the refined score: its images include the training split's
     assert run2['config']['setup']['eval']['refine_steps'] == 1
     assert any(rec['result'].get('acc_refined') is not None for rec in run2['archive'].values())
-    assert {row['key'] for row in report2['rows']} <= set(finetune_hits(out2 / 'search' / 'finetune'))  # the parents' came along
+    assert {row['key'] for row in report2['rows']} <= set(read_hits(out2 / 'search' / 'finetune'))  # the parents' came along
     other = run_script('vs_parents.py', '--out', tmp_path / 'vsp3', *args[2:], '--steps', 3, '--no-scratch', '--parents-from', out)
     assert other.returncode != 0 and 'other steps' in other.stderr and not (tmp_path / 'vsp3').exists()  # refused first
     # the two searches side by side, and a network written by hand fine-tuned as the comparison does

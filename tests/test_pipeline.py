@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from modulenas.export import load_network, onnx_available
-from modulenas.pipeline import finetune_hits
+from modulenas.pipeline import read_hits
 
 TINY = ['--n-calib', 64, '--n-val', 128]
 SEARCH = ['--pop-size', 4, '--n-gen', 3, '--seed', 0, *TINY]
@@ -168,7 +168,7 @@ def test_finetune_and_export(finished, cli, tmp_path):
     res = json.loads((finished / 'finetune' / 'results.json').read_text())
     names = {row['name']: row for row in res['rows']}
     assert {'resnet20', 'resnet32'} <= set(names) and names['resnet20']['zoo']
-    correct = finetune_hits(finished / 'finetune')  # per test image, for paired comparisons
+    correct = read_hits(finished / 'finetune')  # per test image, for paired comparisons
     for row in res['rows']:
         assert 0.1 < row['test_after'] <= 1 and row['steps'] == 2
         assert correct[row['key']].dtype == bool and abs(correct[row['key']].mean() - row['test_after']) < 1e-9

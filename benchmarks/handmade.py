@@ -6,8 +6,9 @@ is changed to find it. Each network is a chain of module ids written as runs of 
 '+': `resnet56:00-18+resnet20:07-10` is ResNet-56's stem and first two stages, then ResNet-20's last stage and
 head. Each is stitched and scored like a search candidate (validation before), fine-tuned with the comparison's
 budget (steps, learning rate, batch, seed), and scored on the validation half (after) and once on the test half,
-then printed next to the comparison's fine-tuned parents. Rows are kept in OUT/handmade.json: run again to add
-networks; those done are not trained again.
+then printed next to the comparison's fine-tuned parents, with each one's test accuracy minus each parent's on the
+same images (paired bootstrap intervals). Rows are kept in OUT/handmade.json and per-image hits in OUT/test_hits.npz:
+run again to add networks; those done are not trained again.
 
     python benchmarks/handmade.py runs/vs_parents 'resnet56:00-18+resnet20:07-10' 'resnet56:00-21+resnet56:27-28'
 """
@@ -19,10 +20,11 @@ from modulenas.arch import Candidate, validate
 from modulenas.core import atomic_write_bytes, render_table
 from modulenas.export import finetune_and_compare
 from modulenas.kb import module_id
-from modulenas.pipeline import _setup_parts, read_run
+from modulenas.pipeline import _setup_parts, add_hits, read_hits, read_run
 from modulenas.splice import seams
 
-from _common import Formatter
+from _common import Formatter, paired_differences
+from vs_parents import _hits_id, comparison_table
 
 
 def parse_chain(spec: str) -> Candidate:
@@ -51,7 +53,8 @@ def main(out: str, specs: list[str], device: str | None = None) -> list[dict]:
         if spec in done: continue
         cand = parse_chain(spec); validate(cand, kb)
         (row,) = finetune_and_compare([cand], [], kb, data, steps=args['steps'], lr=args['lr'], batch_size=args['batch'],
-                                      seed=args['seed'], device=dev, config=cfg)
+                                      seed=args['seed'], device=dev, config=cfg, per_image=True)
+        add_hits(out, {_hits_id('handmade', cand.key): row.pop('test_hits')})
         rows.append(dict(row, name=spec, key=cand.key, kind='handmade', seams=seams(cand, kb)))
         atomic_write_bytes(path, json.dumps(rows, indent=1).encode())
     parents = [dict(r, kind='parent', seams=0) for r in json.loads((out/'search'/'finetune'/'results.json').read_text())['rows']
@@ -61,6 +64,13 @@ def main(out: str, specs: list[str], device: str | None = None) -> list[dict]:
                      'test after': f"{r['test_after']:.4f}"})
              for r in sorted(rows + parents, key=lambda r: -r['test_after'])]
     print(render_table(cells, list(cells[0]), title=f"after {args['steps']} steps of batch {args['batch']}, lr {args['lr']}"))
+    known = read_hits(out)  # the parents' are there once vs_parents.py has finished
+    hits = {r['name']: known[i] for r in rows + parents if (i := _hits_id(r['kind'], r['key'])) in known}
+    pairs = [(a['name'], b['name']) for a in rows for b in sorted(parents, key=lambda r: r['params'])
+             if a['name'] in hits and b['name'] in hits]
+    if pairs: print(comparison_table(paired_differences(hits, pairs), len(next(iter(hits.values())))))
+    else: print('no paired comparison: no per-image test hits for these networks or for the parents (the parents get '
+                'theirs when vs_parents.py finishes; rows made before hits were kept have none)')
     print(f'wrote {path}')
     return rows
 

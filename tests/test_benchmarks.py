@@ -286,5 +286,6 @@ def test_vs_parents(tmp_path, kb_dir):
     assert hand.returncode == 0, hand.stderr[-3000:]
     (row,) = json.loads((out / 'handmade.json').read_text())
     assert row['seams'] == 0 and abs(row['test_after'] - parents(report['rows'])['resnet20']) <= 2 / 64
+    assert 'paired bootstrap interval' in hand.stdout and f"handmade-{row['key']}" in read_hits(out)  # against each parent
     bad_chain = run_script('handmade.py', out, 'resnet20:05-01')
     assert bad_chain.returncode != 0 and 'backwards' in bad_chain.stderr

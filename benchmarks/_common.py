@@ -97,3 +97,34 @@ def paired_differences(hits: dict[str, np.ndarray], pairs: list[tuple[str, str]]
         lo, hi = np.quantile(d[draw].mean(1), [(1 - level) / 2, (1 + level) / 2])
         rows.append(dict(a=a, b=b, diff=float(d.mean()), low=float(lo), high=float(hi)))
     return rows
+
+
+def seed_image_draws(n_seeds: int, n_images: int, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    "Bootstrap draws over seeds and images: per draw, the weight of each seed (seeds resampled) and image indices."
+    picks = rng.integers(0, n_seeds, (draws, n_seeds))
+    weights = np.stack([np.bincount(p, minlength=n_seeds) for p in picks]) / n_seeds
+    return weights, rng.integers(0, n_images, (draws, n_images))
+
+
+def drawn_accuracies(hits: np.ndarray, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Accuracy in each bootstrap draw of `hits` (seeds x images, right or wrong): seeds resampled with `rng`, the
+    images as `images` gives them (draws x images), so that two networks drawn with the same `images` are paired."""
+    weights, _ = seed_image_draws(len(hits), 1, len(images), rng)
+    per_image = weights @ hits.astype(np.float64)   # draws x images: the drawn seeds' mean hit on each image
+    return np.take_along_axis(per_image, images, 1).mean(1)
+
+
+def bootstrap_p(d: np.ndarray) -> float:
+    "Two-sided bootstrap p-value of a difference whose draws are `d` (no smaller than one over the draws)."
+    return float(min(1.0, max(2 * min((d <= 0).mean(), (d >= 0).mean()), 1 / len(d))))
+
+
+def holm(pvalues: list[float]) -> tuple[list[float], list[float]]:
+    """Holm's step-down correction: per hypothesis, the adjusted p-value and the test level its step used (alpha
+    divided by the hypotheses left at its rank); an interval at `1 - level` agrees with the decision at alpha."""
+    m, order = len(pvalues), sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted, divisor, running = [0.0] * m, [1] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i], divisor[i] = running, m - rank
+    return adjusted, divisor

@@ -25,7 +25,7 @@ from _common import Formatter, write_report
 from modulenas.core import render_table
 from modulenas.arch import Candidate, apply_versions
 from modulenas.adapt import choose_modules
-from modulenas.pipeline import build_from_setup
+from modulenas.spec import build_from_setup
 from modulenas.search import best_order
 
 

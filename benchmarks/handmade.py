@@ -20,7 +20,7 @@ from modulenas.arch import Candidate, validate
 from modulenas.core import atomic_write_bytes, render_table
 from modulenas.export import finetune_and_compare
 from modulenas.kb import module_id
-from modulenas.pipeline import _setup_parts, add_hits, read_hits, read_run
+from modulenas.pipeline import setup_parts, add_hits, read_hits, read_run
 from modulenas.splice import seams
 
 from _common import Formatter, paired_differences
@@ -45,7 +45,7 @@ def main(out: str, specs: list[str], device: str | None = None) -> list[dict]:
     out = Path(out)
     args = json.loads((out/'args.json').read_text())
     run = read_run(out/'search')
-    kb, data, cfg, dev = _setup_parts(run, device or args['device'])
+    kb, data, cfg, dev = setup_parts(run, device or args['device'])
     path = out/'handmade.json'
     rows = json.loads(path.read_text()) if path.exists() else []
     done = {r['name'] for r in rows}

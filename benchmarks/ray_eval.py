@@ -25,7 +25,7 @@ import torch
 from modulenas.core import render_table
 from modulenas.data import get_splits
 from modulenas.evaluate import EvalConfig, Evaluator, sample_candidates
-from modulenas.pipeline import search_setup, build_from_setup
+from modulenas.spec import search_setup, build_from_setup
 from modulenas.distributed import RayEvaluator
 from modulenas.arch import from_parent
 

@@ -38,7 +38,7 @@ from modulenas.core import as_device, atomic_write_bytes, count_params
 from modulenas.data import accuracy, top1_correct
 from modulenas.evaluate import finetune, measure_latency, resolve_config
 from modulenas.export import load_network
-from modulenas.pipeline import (_setup_parts, add_hits, choose_winners, finetune_main, new_front, read_hits, read_run,
+from modulenas.pipeline import (setup_parts, add_hits, choose_winners, finetune_main, new_front, read_hits, read_run,
                                 versus_parents)
 from modulenas.search import hypervolume, pareto_mask
 from modulenas.pipeline import search_main
@@ -142,7 +142,7 @@ def from_scratch(out: Path, best: dict, ft_row: dict, args: dict, search_s: floa
     path = out/'scratch.json'
     if (old := _load(path)).get('key') == best['key'] and old.get('test_after') is not None: return old
     run = read_run(out/'search')
-    kb, data, cfg, dev = _setup_parts(run, args['device'])
+    kb, data, cfg, dev = setup_parts(run, args['device'])
     cand = Candidate.from_dict(best['candidate'])
     net = _reinitialised(cand, kb, dev)
     budget_s = search_s + ft_row['wall_s']
@@ -176,7 +176,7 @@ def test_hits(out: Path, rows: list[dict], args: dict) -> dict[str, np.ndarray]:
         known |= done; add_hits(out, done)
         todo = [r for r in todo if _hits_id(r['kind'], r['key']) not in known]
     if todo:  # fine-tuned before the hits were kept: scored again from the exported folders
-        _, data, cfg, dev = _setup_parts(read_run(out/'search'), args['device'])
+        _, data, cfg, dev = setup_parts(read_run(out/'search'), args['device'])
         for r in todo:
             net = load_network(r['folder'], dev)
             hits = top1_correct(net, data.test, net.mean, net.std, resolve_config(cfg, dev).batch_size).numpy()

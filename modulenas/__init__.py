@@ -9,7 +9,7 @@ The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records,
 `modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base's storage), `modulenas.ingest` (cutting networks into it), `modulenas.arch`
 (candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.testing`
 (weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2`,
-`modulenas.random_search`, `modulenas.splice`, `modulenas.dna`, `modulenas.growth` and `modulenas.surrogate`, `modulenas.adwp` (predicted stitching adapters, screening), `modulenas.cli`, `modulenas.export`, `modulenas.pipeline` (the app wiring and the
+`modulenas.random_search`, `modulenas.splice`, `modulenas.dna`, `modulenas.growth` and `modulenas.surrogate`, `modulenas.adwp` (predicted stitching adapters, screening), `modulenas.cli`, `modulenas.spec` (a run's setup as plain data, rebuilt anywhere), `modulenas.export`, `modulenas.pipeline` (the app wiring and the
 console scripts) and `modulenas.distributed` (evaluation on Ray).
 
 Modules:
@@ -25,6 +25,7 @@ Modules:
 - `modulenas.pipeline`: The whole method from a shell: search, resume, fine-tune and export, and `modulenas-run`, which goes from the zoo to fine-tuned, exported winners in one command.
 - `modulenas.random_search`: The baseline every other strategy has to beat: the parents, then uniform random genes repaired into valid candidates, each candidate at most once, at the same budget as the others.
 - `modulenas.search`: Multi-objective architecture search over the knowledge base: an integer encoding with repair, one archive that caches every evaluation, search strategies as plug-ins (NSGA-II, random search, splice, dna, growth and surrogate built in) that ask for batches and are told their results, a checkpoint after every batch, exact resume after a crash, and every strategy measured at the same budget against the same reference point.
+- `modulenas.spec`: How a run's knowledge base, data and evaluator are written down as plain data (in its `config.json`) and rebuilt from it: in this process for a search or a resume, in a Ray worker, or for fine-tuning and export.
 - `modulenas.splice`: NSGA-II whose children keep runs of one parent's consecutive modules: parents with a few edits to start from, two-point crossover on aligned slots, and mutations that splice in a run of another parent's modules, drop one module or repeat one.
 - `modulenas.surrogate`: A strategy that spends true evaluations only where a learned accuracy predictor says they pay: after a set of initial evaluations, each batch is proposed by NSGA-II run on the predictor that ranks the archive best under cross-validation (radial basis functions, a Gaussian process, an MLP or a random forest).
 - `modulenas.testing`: A knowledge base with the module layout of two CIFAR ResNets and an evaluator that scores a candidate from its layout, with no weights and no data: the search's tests, and those of any new strategy, run in seconds.

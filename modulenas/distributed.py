@@ -29,7 +29,7 @@ class _Worker:
     def __init__(self, setup: dict, threads: int = 1):
         import torch
         torch.set_num_threads(threads)
-        from modulenas.pipeline import build_from_setup
+        from modulenas.spec import build_from_setup
         self.kb, self.evaluator = build_from_setup(setup)
     def evaluate(self, candidate: dict) -> dict:
         "The `EvalResult` of a candidate (as plain data), failures recorded, not raised."
@@ -43,7 +43,7 @@ class _Worker:
     def train_fingerprint(self) -> str | None: return getattr(self.evaluator, 'train_fingerprint', None)
 
 class RayEvaluator:
-    "Scores batches of candidates on Ray workers built from `setup` (see `modulenas.pipeline.search_setup`)."
+    "Scores batches of candidates on Ray workers built from `setup` (see `modulenas.spec.search_setup`)."
     def __init__(self, setup: dict, workers: int | None = None, address: str | None = None, retries: int = 3,
                  threads_per_worker: int = 1, gpus_per_worker: float | None = None):
         ray = _ray()

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/dna.html.md"""
 # %% ../nbs/09c_dna.ipynb #0f985255
 from __future__ import annotations
 import dataclasses, itertools, math
-from typing import Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
@@ -19,8 +19,8 @@ from .assemble import Adapter, NormalEquations, TeacherCache, gather_positions, 
 from .search import SearchConfig, SearchSpace, Strategy, encode, register_strategy
 
 # %% auto #0
-__all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'score_blocks', 'plot_block_scores', 'chain_error', 'block_score',
-           'best_chains', 'dna_candidates', 'DNAStrategy']
+__all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'option_cost', 'score_blocks', 'plot_block_scores', 'chain_error',
+           'block_score', 'best_chains', 'dna_candidates', 'BlockScorer', 'DNAStrategy']
 
 # %% ../nbs/09c_dna.ipynb #38c0a757
 def teacher_blocks(kb, teacher: str) -> list:
@@ -49,7 +49,7 @@ class BlockScore(Record):
     params: int  # the module's parameters, plus its input adapter's when it needs one
     flops: int  # the same for FLOPs (batch 1, the module's reference input)
 
-def _cost(kb, block, mid: str | None) -> tuple[int, int]:
+def option_cost(kb, block, mid: str | None) -> tuple[int, int]:
     "(params, flops) of option `mid` in place of `block`, counting the input adapter an option of another network needs."
     if mid is None: return 0, 0
     r = kb.get(mid)
@@ -126,7 +126,7 @@ def score_blocks(kb, # the knowledge base (block scores are stored in it)
         if new: kb.put_measurements('dna', ctx, new)
         if new_skip: kb.put_measurements('dna-skip', ctx, {block.id: new_skip[None]})
         known |= new | new_skip
-        table.append([BlockScore(block.id, mid, known[mid][0], *_cost(kb, block, mid)) for mid in opts])
+        table.append([BlockScore(block.id, mid, known[mid][0], *option_cost(kb, block, mid)) for mid in opts])
         x = y
     return table
 
@@ -213,10 +213,17 @@ def dna_candidates(kb, space: SearchSpace, teacher: str, table: list[list[BlockS
         out.append(cands)
     return out
 
+@runtime_checkable
+class BlockScorer(Protocol):
+    "An evaluator that scores blocks itself, with no images to measure them on (e.g. `modulenas.testing.ToyEvaluator`)."
+    def block_scores(self, space: SearchSpace, # the run's search space
+                     teacher: str, # the network whose blocks are the targets
+                    ) -> list[list[BlockScore]]: ...
+
 def _block_table(strategy, teacher: str) -> list[list[BlockScore]]:
-    "Block scores of `teacher` from the run's evaluator: measured on its calibration images, or its stand-in's."
+    "Block scores of `teacher` from the run's evaluator: measured on its calibration images, or by a `BlockScorer`."
     ev = strategy.evaluator
-    if hasattr(ev, 'block_scores'): return ev.block_scores(strategy.space, teacher)  # a stand-in (modulenas.testing)
+    if isinstance(ev, BlockScorer): return ev.block_scores(strategy.space, teacher)
     cache = getattr(ev, 'teacher_cache', None)
     if cache is None:
         raise ValueError("the dna strategy measures block scores on the evaluator's calibration images, and this "

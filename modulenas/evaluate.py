@@ -8,10 +8,11 @@ Docs: https://modulenas.github.io/modulenas/evaluate.html.md"""
 # %% ../nbs/08_evaluate.ipynb #953c9656
 from __future__ import annotations
 import contextlib, dataclasses, functools, json, math, sqlite3, statistics, time, warnings
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 from scipy import stats as _scipy_stats
 
 from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,
@@ -25,7 +26,7 @@ from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, re
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
            'EvalResult', 'result_rows', 'format_table', 'plot_results', 'make_teacher_cache', 'stitch', 'evaluate',
-           'Evaluator', 'zoo_candidates', 'sample_candidates']
+           'Evaluator', 'EvaluatorProtocol', 'zoo_candidates', 'sample_candidates']
 
 # %% ../nbs/08_evaluate.ipynb #61027d70
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +46,8 @@ class EvalConfig(Record):
     ridge: float = 1e-3                 # ridge penalty of the closed-form adapter fit
     positions_per_image: int = 64       # spatial positions per image kept by the teacher cache
     recalibrate: str = 'downstream'     # BatchNorm re-estimation: 'downstream' of the first adapter, 'all' or 'off'
-    fit_head: bool = True               # refit the classifier in closed form on the calibration images (with adapters)
+    fit_head: bool = True               # offer the classifier a closed-form refit on the calibration images (kept if it cross-validates better)
+    head_for: str = 'adapted'           # who is offered that refit: 'adapted' (networks with an adapter) or 'all' (parents too: one treatment)
     new_head: bool = False              # a task the parents were not trained on: every classifier fitted afresh for its classes
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
@@ -56,6 +58,8 @@ def resolve_config(config: EvalConfig, device) -> EvalConfig:
     "`config` with `None` fields replaced by the defaults for `device`."
     if config.recalibrate not in ('downstream', 'all', 'off'):
         raise ValueError(f"EvalConfig.recalibrate must be 'downstream', 'all' or 'off', got {config.recalibrate!r}")
+    if config.head_for not in ('adapted', 'all'):
+        raise ValueError(f"EvalConfig.head_for must be 'adapted' or 'all', got {config.head_for!r}")
     if config.refine_bn not in ('batch', 'frozen'):
         raise ValueError(f"EvalConfig.refine_bn must be 'batch' or 'frozen', got {config.refine_bn!r}")
     cuda = as_device(device).type == 'cuda'
@@ -101,8 +105,10 @@ def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_siz
              device=None, optimizer: str = 'sgd', weight_decay: float = 5e-4, momentum: float = 0.9,
              warmup: float = 0.1, clip_grad: float | None = 2.0, flip: bool = True, amp: bool | None = None,
              channels_last: bool | None = None, mean: Sequence[float] | None = None,
-             std: Sequence[float] | None = None) -> list[float]:
-    "Train ALL weights of `net` (in place) for `steps` steps on the training split of `data`; the loss per step."
+             std: Sequence[float] | None = None, crop: int = 0, loss_fn: Callable | None = None,
+             teacher: nn.Module | None = None) -> list[float]:
+    """Train ALL weights of `net` (in place) for `steps` steps on the training split of `data`; the loss per step.
+    `crop`, `loss_fn` and `teacher` go to `train_steps` (pad-and-crop augmentation, e.g. label smoothing, distillation)."""
     if optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     device = as_device(device)
     cuda = device.type == 'cuda'
@@ -115,7 +121,7 @@ def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_siz
            if optimizer == 'sgd' else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     return train_steps(net, _as_train_set(data), steps, params, opt, warmup_cosine(opt, steps, warmup), batch_size=batch_size,
                        seed=seed, device=device, amp=cuda if amp is None else amp, channels_last=channels_last, flip=flip,
-                       mean=mean, std=std, clip_grad=clip_grad)
+                       mean=mean, std=std, clip_grad=clip_grad, crop=crop, loss_fn=loss_fn or F.cross_entropy, teacher=teacher)
 
 # %% ../nbs/08_evaluate.ipynb #2bf36f9f
 def kendall_tau(x: Iterable[float | None], y: Iterable[float | None]) -> float:
@@ -240,7 +246,7 @@ def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, con
         with _timed(stage_s, 'head', device):
             head = fit_classifier(resize_classifier(net, len(calib.classes)), calib.images, calib.labels, ridge=config.ridge,
                                   folds=0, batch_size=config.batch_size, amp=amp, channels_last=config.channels_last)
-    elif config.fit_head and net.adapter_slots:
+    elif config.fit_head and (net.adapter_slots or config.head_for == 'all'):
         with _timed(stage_s, 'head', device):
             head = fit_classifier(net, calib.images, calib.labels, ridge=config.ridge, batch_size=config.batch_size,
                                   amp=amp, channels_last=config.channels_last)
@@ -366,6 +372,22 @@ class Evaluator:
         return (f"Evaluator({len(self.kb.models())} parents, calib {len(self.data.calib)}, val {len(self.data.val)}, "
                 f"device {self.device}, batch {self.config.batch_size}, amp {self.config.amp}, "
                 f"channels_last {self.config.channels_last}, refine {self.config.refine_steps})")
+
+# %% ../nbs/08_evaluate.ipynb #724e3005
+@runtime_checkable
+class EvaluatorProtocol(Protocol):
+    """What every evaluator offers: `evaluate` and `evaluate_many`, both returning `EvalResult`s. Optional members,
+    used where present: `data_fingerprint` and `train_fingerprint` (what a run is bound to), `adapt` (online
+    adaptation, `modulenas.adapt`), `close()` (release workers), `teacher_cache` (per-block scores, `modulenas.dna`)."""
+    def evaluate(self, candidate: Candidate, # the candidate to score
+                 raise_errors: bool = True, # raise a failure instead of recording it in `EvalResult.error`
+                ) -> EvalResult: ...
+    def evaluate_many(self, candidates: Iterable[Candidate], # the candidates to score, in order
+                      raise_errors: bool = False, # as for `evaluate`
+                      progress: bool = True, # show a progress bar
+                      on_result: Callable | None = None, # on_result(i, result) as each finishes
+                     ) -> list[EvalResult]: ...
+
 
 # %% ../nbs/08_evaluate.ipynb #ca3c4b27
 def zoo_candidates(kb, pattern: str = '*') -> list[Candidate]:

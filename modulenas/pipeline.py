@@ -19,14 +19,15 @@ from .core import as_device, atomic_write_bytes, child_path, progress_bar, rende
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
 from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main
+from .spec import build_from_setup, check_plugins, search_setup
 from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins,
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_setup', 'build_from_setup', 'search_main',
-           'resume_main', 'new_front', 'choose_winners', 'read_hits', 'add_hits', 'finetune_main', 'finetune_table',
-           'plot_finetune', 'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli',
-           'finetune_cli', 'export_cli', 'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_main', 'resume_main', 'new_front',
+           'choose_winners', 'setup_parts', 'read_hits', 'add_hits', 'finetune_main', 'finetune_table', 'plot_finetune',
+           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
+           'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -40,23 +41,6 @@ def read_run(run_dir) -> dict:
                 archive=Archive(d/'evaluations.jsonl').records)
 
 # %% ../nbs/12_pipeline.ipynb #cbb9c137
-def search_setup(kb_path, data: dict, eval_config, device: str = 'cpu', plugins: Sequence[str] = ()) -> dict:
-    "Plain data saying how to rebuild the knowledge base and evaluator of a run (stored in `config.json`)."
-    return dict(setup=dict(kb=str(Path(kb_path).resolve()), data=dict(data), eval=eval_config.to_dict(), device=str(device),
-                           plugins=[str(Path(p).resolve()) if p.endswith('.py') else p for p in plugins]))
-
-def build_from_setup(setup: dict) -> tuple:
-    "The knowledge base and in-process `Evaluator` described by a `search_setup` (or made by its `factory`, 'module:function')."
-    if factory := setup.get('factory'):
-        mod, _, fn = factory.partition(':')
-        return getattr(importlib.import_module(mod), fn)(setup)
-    from modulenas.kb import KnowledgeBase
-    from modulenas.data import get_splits
-    from modulenas.evaluate import Evaluator, EvalConfig
-    load_plugins(setup.get('plugins', ()))
-    kb = KnowledgeBase(setup['kb'], create=False)
-    return kb, Evaluator(kb, get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), setup['device'])
-
 def _evaluator_for(setup: dict, workers: int = 0, ray_address: str | None = None):
     "The knowledge base and the evaluator of `setup`: in this process, or spread over Ray workers."
     if not workers and not ray_address: return build_from_setup(setup)
@@ -185,8 +169,14 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
     try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
     finally: getattr(evaluator, 'close', lambda: None)()
 
-def resume_main(run_dir, workers: int = 0, ray_address: str | None = None, progress: bool = True) -> SearchResult:
-    "Continue the search in `run_dir`, rebuilding its knowledge base and evaluator from its `config.json`."
+def resume_main(run_dir, # a search run folder
+                workers: int = 0, # evaluate on a local Ray cluster of this many workers
+                ray_address: str | None = None, # evaluate on the running Ray cluster at this address
+                progress: bool = True, # show progress bars
+                plugins: Sequence[str] = (), # plug-ins the run was made with, named by the person resuming it
+               ) -> SearchResult:
+    """Continue the search in `run_dir`, rebuilding its knowledge base and evaluator from its `config.json`; plug-ins
+    the run lists are loaded only when `plugins` names them too (a run folder chooses no code to run)."""
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
     try: cfg = json.loads(path.read_text())
@@ -195,6 +185,7 @@ def resume_main(run_dir, workers: int = 0, ray_address: str | None = None, progr
     if not cfg['setup'].get('factory'):
         try: usable_device(cfg['setup']['device'])
         except ValueError as e: raise ValueError(f"{path} was made to run on {cfg['setup']['device']}: {e}") from None
+    cfg['setup']['plugins'] = check_plugins(cfg['setup'].get('plugins', ()), plugins, f"the run in {run_dir}")
     screen = cfg['setup'].get('screen')
     if screen: _screen_setup(screen['keep'], screen['predictor'], workers, ray_address)
     kb, evaluator = _evaluator_for(cfg['setup'], workers, ray_address)
@@ -228,7 +219,7 @@ def choose_winners(front: list[dict], k: int = 3) -> list[dict]:
     return [best] + [rest[i] for i in picks]
 
 # %% ../nbs/12_pipeline.ipynb #034c09da
-def _setup_parts(run: dict, device=None):
+def setup_parts(run: dict, device=None):
     "Knowledge base, data splits, evaluation settings and device of a run, from its `config.json`."
     from modulenas.kb import KnowledgeBase
     from modulenas.data import get_splits
@@ -282,7 +273,7 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
     from modulenas.export import finetune_and_compare, load_network
     _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'))
     run = read_run(run_dir)
-    kb, data, cfg, dev = _setup_parts(run, device)
+    kb, data, cfg, dev = setup_parts(run, device)
     winners = choose_winners(new_front(run, strategy), top_k)
     items = [Candidate.from_dict(r['candidate']) for r in winners]
     items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
@@ -365,7 +356,7 @@ def export_main(source, # an exported network folder, or a search run folder (th
         else:
             run = read_run(src)
             cand = _find_candidate(run, name)
-            kb, data, cfg, dev = _setup_parts(run, device)
+            kb, data, cfg, dev = setup_parts(run, device)
             from modulenas.evaluate import resolve_config
             net = _prepared(cand, kb, data, resolve_config(cfg, dev), dev, []).cpu().eval()
             origin = f'candidate {cand.key[:12]} (stitched)'
@@ -609,12 +600,13 @@ def resume_cli(
     run_dir: str,  # a run folder written by modulenas-search
     workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
     ray_address: str = None,  # evaluate on the running Ray cluster at this address
+    plugins: str = None,  # the plug-ins the run was made with (files or modules, comma-separated): they run code, so they load only when named here
 ):
     "Continue an interrupted search; evaluations already in its archive are not run again."
     def go():
         _check_numbers(workers=(workers, 'steps'))
         if not (Path(run_dir)/'config.json').exists(): _fail(f"{run_dir} is not a search run folder (no config.json)")
-        return _search_errors(resume_main, run_dir, workers, ray_address)
+        return _search_errors(resume_main, run_dir, workers, ray_address, plugins=_split(plugins))
     print(summary_text(_run_cli(go)))
 
 @call_parse

@@ -66,13 +66,13 @@ class ToyEvaluator:
         return {m: self.kb.add_version(m, f'v{seed}') for m in modules} | dict(loss=[1.0, 0.5], seconds=0.0)
     def block_scores(self, space, teacher):
         "Block scores (see `modulenas.dna`) from the layout: 0 for the teacher's own block, more the further the widths are."
-        from .dna import BlockScore, _cost, block_options, teacher_blocks
+        from .dna import BlockScore, option_cost, block_options, teacher_blocks
         def error(block, mid):
             if mid == block.id: return 0.0
             if mid is None: return 0.5
             r = self.kb.get(mid)
             return min(1.0, 0.1 + 0.2 * abs(math.log2(r.out_channels / block.out_channels)) + 0.1 * int(mid.encode().hex()[-4:], 16) / 16 ** 4)
-        return [[BlockScore(b.id, m, error(b, m), *_cost(self.kb, b, m)) for m in block_options(self.kb, space, b)]
+        return [[BlockScore(b.id, m, error(b, m), *option_cost(self.kb, b, m)) for m in block_options(self.kb, space, b)]
                 for b in teacher_blocks(self.kb, teacher)]
     def evaluate_many(self, cands, raise_errors=False, progress=False, on_result=None):
         "`evaluate` each of `cands` in order, calling `on_result(i, result)` as each finishes."

@@ -17,7 +17,7 @@ from .core import amp_dtype, as_device, autocast, module_device
 from .data import ImageSet, net_normalization
 
 # %% auto #0
-__all__ = ['endless_batches', 'warmup_cosine', 'train_steps']
+__all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'train_steps']
 
 # %% ../nbs/06a_train.ipynb #cc8cdc40
 def endless_batches(images: ImageSet, batch_size: int, mean: Sequence[float], std: Sequence[float],
@@ -37,13 +37,58 @@ def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: float = 0.1) -
     return lrs.SequentialLR(opt, [lrs.LinearLR(opt, start_factor=1 / (n_warm + 1), total_iters=n_warm), cosine],
                             milestones=[n_warm])
 
+def random_crop(x: torch.Tensor,  # a batch (N, C, H, W), already normalised
+                pad: int,  # pixels of zero padding on each side before the crop
+                generator: torch.Generator,  # seeds the offsets (on the CPU)
+               ) -> torch.Tensor:
+    "Each image of `x` padded by `pad` zeros (the mean, once normalised) and cropped back to its size at a random offset."
+    if pad <= 0: return x
+    n, _, h, w = x.shape
+    off = torch.randint(0, 2 * pad + 1, (2, n), generator=generator).to(x.device)
+    rows = (off[0][:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (off[1][:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    padded = F.pad(x, (pad, pad, pad, pad))
+    return padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+
+def distillation_loss(weight: float = 0.9,  # share of the KL term; the cross-entropy gets the rest
+                      temperature: float = 4.0,  # softens both distributions (the KL term is scaled by its square)
+                      label_smoothing: float = 0.0,  # of the cross-entropy term
+                     ) -> Callable:
+    "A loss `fn(logits, labels, teacher_logits)`: cross-entropy plus a temperature-scaled KL divergence to the teacher."
+    if not 0 <= weight <= 1: raise ValueError(f"distillation weight must be between 0 and 1, got {weight!r}")
+    if not temperature > 0: raise ValueError(f"distillation temperature must be positive, got {temperature!r}")
+    def loss(logits, labels, teacher_logits):
+        ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+        kl = F.kl_div(F.log_softmax(logits / temperature, 1), F.log_softmax(teacher_logits / temperature, 1),
+                      reduction='batchmean', log_target=True)
+        return (1 - weight) * ce + weight * temperature ** 2 * kl
+    return loss
+
+class Renormalized(nn.Module):
+    "`net` fed inputs normalised with `mean`/`std` instead of its own `net.mean`/`net.std` (a teacher of another lineage)."
+    def __init__(self, net: nn.Module, # a network with `mean` and `std` attributes
+                 mean: Sequence[float], std: Sequence[float]): # the normalisation of the inputs it will be given
+        super().__init__()
+        self.net, self.mean, self.std = net, tuple(mean), tuple(std)
+        t = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1)
+        self.register_buffer('scale', t(std) / t(net.std), persistent=False)  # x_net = x * scale + shift
+        self.register_buffer('shift', (t(mean) - t(net.mean)) / t(net.std), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x * self.scale.to(x.dtype) + self.shift.to(x.dtype))
+
+def _as_teacher(teacher: nn.Module, mean: Sequence[float], std: Sequence[float]) -> nn.Module:
+    "`teacher` in eval mode, wrapped to take inputs normalised with `mean`/`std` when its own normalisation differs."
+    own = (tuple(getattr(teacher, 'mean', mean)), tuple(getattr(teacher, 'std', std)))
+    return (teacher if own == (tuple(mean), tuple(std)) else Renormalized(teacher, mean, std)).eval()
+
 def train_steps(net: nn.Module,  # the network, trained in place
                 train_set: ImageSet,  # training images and labels (or anything with `.images` and `.labels`)
                 steps: int,  # optimisation steps
                 params: Sequence[nn.Parameter],  # the parameters that train (all others stay frozen)
                 opt: torch.optim.Optimizer,  # an optimiser over `params`
                 sched=None,  # a learning-rate schedule, stepped after every step
-                loss_fn: Callable = F.cross_entropy,  # loss_fn(logits as float32, labels)
+                loss_fn: Callable = F.cross_entropy,  # loss_fn(logits as float32, labels), with a teacher (logits, labels, teacher logits)
                 batch_size: int = 128,
                 seed: int = 0,  # seeds the batch order and the flips
                 device=None,  # default: where `net` is
@@ -54,6 +99,8 @@ def train_steps(net: nn.Module,  # the network, trained in place
                 clip_grad: float | None = None,  # clip the gradient norm of `params` to this
                 callback: Callable | None = None,  # callback(step, loss) after each step (1-based)
                 mode: Callable | None = None,  # mode(net) sets the training mode; default net.train()
+                crop: int = 0,  # random crops after padding by this many pixels (0: none; 4 is the CIFAR recipe)
+                teacher: nn.Module | None = None,  # a network whose logits on each batch go to `loss_fn` (distillation)
                ) -> list[float]:
     "Train `params` of `net` for `steps` steps on `train_set`; the loss of every step."
     device = module_device(net) if device is None else as_device(device)
@@ -69,6 +116,7 @@ def train_steps(net: nn.Module,  # the network, trained in place
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     losses = torch.zeros(steps, device=device)
     batches = endless_batches(train_set.to(device), batch_size, mean, std, channels_last, g)
+    if teacher is not None: teacher = _as_teacher(teacher, mean, std).to(device)
     try:
         for p, _ in flags: p.requires_grad_(id(p) in keep)
         mode(net)
@@ -77,8 +125,12 @@ def train_steps(net: nn.Module,  # the network, trained in place
             if flip:
                 mask = (torch.rand(len(x), generator=g) < 0.5).to(device)
                 x = torch.where(mask[:, None, None, None], x.flip(3), x)
+            x = random_crop(x, crop, g)
             with autocast(device, dtype if dtype is not None else False):
-                loss = loss_fn(net(x).float(), y)
+                if teacher is None: loss = loss_fn(net(x).float(), y)
+                else:
+                    with torch.no_grad(): t_logits = teacher(x).float()
+                    loss = loss_fn(net(x).float(), y, t_logits)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if clip_grad:

@@ -176,16 +176,20 @@ class CifarResNet(nn.Module):
     "ResNet for 32x32 inputs with option-A shortcuts (depth = 6n + 2)."
     def __init__(self, depth: int, # 20, 32, 44, 56, 110, ...
                  num_classes: int = 10, # classifier outputs
+                 widths: Sequence[int] = (16, 32, 64), # channels of the three stages (narrower: a smaller network)
                 ):
         super().__init__()
         if depth < 8 or (depth - 2) % 6: raise ValueError(f"CIFAR ResNet depth must be 6n + 2 with n >= 1, got {depth}")
+        w1, w2, w3 = widths
+        if not (0 < w1 and w2 == 2 * w1 and w3 == 2 * w2 and w1 % 2 == 0):
+            raise ValueError(f"CIFAR ResNet widths must double from stage to stage from an even width, got {tuple(widths)}")
         n = (depth - 2) // 6
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.layer1 = self._stage(16, 16, n, 1)
-        self.layer2 = self._stage(16, 32, n, 2)
-        self.layer3 = self._stage(32, 64, n, 2)
-        self.linear = nn.Linear(64, num_classes)
+        self.conv1 = nn.Conv2d(3, w1, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w1)
+        self.layer1 = self._stage(w1, w1, n, 1)
+        self.layer2 = self._stage(w1, w2, n, 2)
+        self.layer3 = self._stage(w2, w3, n, 2)
+        self.linear = nn.Linear(w3, num_classes)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)): nn.init.kaiming_normal_(m.weight)
 
@@ -225,10 +229,11 @@ class CifarResNetB(CifarResNet):
     "ResNet for 32x32 inputs with torchvision basic blocks and projection (1x1 conv + BN) shortcuts (depth = 6n + 2)."
     def __init__(self, depth: int, # 20, 32, 44, 56, 110, ...
                  num_classes: int = 10, # classifier outputs
+                 widths: Sequence[int] = (16, 32, 64), # channels of the three stages
                 ):
-        super().__init__(depth, num_classes)  # the same stem and stages, built by this class's `_stage`
+        super().__init__(depth, num_classes, widths)  # the same stem and stages, built by this class's `_stage`
         del self.linear
-        self.relu, self.avgpool, self.fc = nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Linear(64, num_classes)
+        self.relu, self.avgpool, self.fc = nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Linear(widths[-1], num_classes)
 
     @staticmethod
     def _stage(in_planes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:

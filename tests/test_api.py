@@ -21,3 +21,41 @@ def test_package_docstring_names_every_module():
     import pkgutil
     names = {m.name for m in pkgutil.iter_modules(modulenas.__path__) if not m.name.startswith('_')}
     assert {n for n in names if f'modulenas.{n}`' not in modulenas.__doc__} == set()
+
+
+def test_every_evaluator_satisfies_the_protocol():
+    "The four evaluators of the package offer what `EvaluatorProtocol` writes down."
+    from modulenas.adwp import ScreenedEvaluator
+    from modulenas.distributed import RayEvaluator
+    from modulenas.evaluate import Evaluator, EvaluatorProtocol
+    from modulenas.testing import ToyEvaluator
+    for cls in (Evaluator, RayEvaluator, ScreenedEvaluator, ToyEvaluator):
+        assert issubclass(cls, EvaluatorProtocol), cls.__name__
+
+
+def test_no_import_cycle():
+    "No module of the package imports, at any depth and at any point (lazy imports too), a module that imports it back."
+    import ast, pathlib
+    root = pathlib.Path(modulenas.__file__).parent
+    graph = {}
+    for f in root.glob('*.py'):
+        if f.name.startswith('_'): continue
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                mod = node.module if node.level == 0 else f'modulenas.{node.module}'
+                if node.level and node.module is None: continue
+                deps.add(mod)
+                deps.update(f'{mod}.{a.name}' for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level:  # from . import x
+                deps.update(f'modulenas.{a.name}' for a in node.names)
+            elif isinstance(node, ast.Import): deps.update(a.name for a in node.names)
+        graph[f'modulenas.{f.stem}'] = {d for d in deps if d in {f'modulenas.{g.stem}' for g in root.glob('*.py')}} - {f'modulenas.{f.stem}'}
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for d in graph.get(todo.pop(), ()):
+                if d not in seen: seen.add(d); todo.append(d)
+        return seen
+    cycles = sorted({tuple(sorted((m, d))) for m in graph for d in graph[m] if m in reach(d)})
+    assert cycles == [('modulenas.ingest', 'modulenas.kb')], cycles  # the one left: ingest patches KnowledgeBase

@@ -289,3 +289,62 @@ def test_vs_parents(tmp_path, kb_dir):
     assert 'paired bootstrap interval' in hand.stdout and f"handmade-{row['key']}" in read_hits(out)  # against each parent
     bad_chain = run_script('handmade.py', out, 'resnet20:05-01')
     assert bad_chain.returncode != 0 and 'backwards' in bad_chain.stderr
+
+
+def test_budgets(tmp_path, kb_dir):
+    "The per-budget verdict end to end at a toy size: every arm trained with the same steps and seeds, Holm-corrected verdicts; a rerun trains nothing."
+    out, results = tmp_path / 'budgets', tmp_path / 'results' / 'budgets.json'
+    args = ['--out', out, '--models', 'resnet20,chenyaofo_resnet20,chenyaofo_resnet56', '--budgets', '300k', '--steps', 2, '--seeds', 2,
+            '--pop-size', 4, '--n-gen', 2, '--constrained-n-gen', 2, '--n-calib', 64, '--n-val', 64, '--n-bn', 64, '--scratch-lrs', '0.05,0.1',
+            '--reference-mult', 2, '--draws', 200, '--latency-repeats', 2]
+    r = run_script('budgets.py', *args, '--results', results)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads(results.read_text())
+    assert report == json.loads((out / 'results.json').read_text()) and results.with_suffix('.png').exists()
+    arms = {s['arm']: s for s in report['summary']}
+    assert set(arms) == {'modulenas', 'parent', 'cut', 'pruned', 'scratch', 'distilled', 'scratch x2'}, set(arms)
+    for arm, s in arms.items():
+        assert s['params'] <= 300_000 and s['low'] <= s['test_after'] <= s['high'], s
+        assert s['seeds'] == (1 if arm == 'scratch x2' else 2) and s['steps'] == (4 if arm == 'scratch x2' else 2)
+    jobs = json.loads((out / 'jobs.json').read_text())
+    assert set(read_hits(out)) == set(jobs)  # every training kept which test images it got right
+    lrs = {j['lr'] for j in jobs.values() if j['arm'] == 'scratch'}
+    assert len([j for j in jobs.values() if j['arm'] == 'scratch']) == 3 and len(lrs) == 2  # two rates tried, one kept for seed 1
+    comps = report['comparisons']
+    assert {c['b'] for c in comps} == {'parent', 'cut', 'pruned', 'scratch', 'distilled'} and sum(c['primary'] for c in comps) == 1
+    for c in comps:
+        assert 0 <= c['all_p_holm'] <= 1 and c['all_verdict'] in ('better', 'level', 'worse')
+        assert c['all_low'] <= c['diff'] <= c['all_high']
+        assert abs(c['diff'] - (arms['modulenas']['test_after'] - arms[c['b']]['test_after'])) < 1e-9
+    primary = next(c for c in comps if c['primary'])
+    assert primary['b'] == max((s for s in report['summary'] if s['arm'] in ('parent', 'cut', 'pruned', 'scratch', 'distilled')),
+                               key=lambda s: s['val_after'])['arm']  # chosen on validation accuracy, not on the test half
+    assert primary['all_p_holm'] >= primary['p'] and 'Verdict (300k params)' in (out / 'results.md').read_text()
+    assert 'quality-75 JPEG' in report['data_note'] and {p['network'] for p in report['parents_untrained']} == {'resnet20', 'chenyaofo_resnet20', 'chenyaofo_resnet56'}
+    assert arms['pruned']['network'].startswith('chenyaofo_resnet56 pruned')  # the one parent too large for the budget
+    r2 = run_script('budgets.py', *args)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert json.loads((out / 'jobs.json').read_text()) == jobs and ': val ' not in r2.stdout  # nothing trained again
+    bad = run_script('budgets.py', *args[:-2], '--latency-repeats', 3)
+    assert bad.returncode != 0 and 'other settings' in bad.stderr
+    for flag, value, says in (('--budgets', '0', 'positive'), ('--budgets', '2ms', 'latency-repeats'), ('--scratch-lrs', 'x', 'numbers')):
+        extra = ['--latency-repeats', 0] if flag == '--budgets' and value == '2ms' else []
+        bad = run_script('budgets.py', '--out', tmp_path / 'bad', flag, value, *extra)
+        assert bad.returncode == 2 and says in bad.stderr and not (tmp_path / 'bad').exists(), (flag, bad.stderr)
+
+
+def test_holm_and_seed_bootstrap():
+    "Holm's adjusted p-values against a hand computation; the seed-and-image bootstrap is centred on the mean and widens with seed variance."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    from _common import bootstrap_p, drawn_accuracies, holm
+    adjusted, divisor = holm([0.01, 0.04, 0.03, 0.005])
+    assert np.allclose(adjusted, [0.03, 0.06, 0.06, 0.02]) and divisor == [3, 1, 2, 4]
+    rng = np.random.default_rng(0)
+    n = 2000
+    images = rng.integers(0, n, (1000, n))
+    same = np.tile(rng.random(n) < 0.7, (3, 1))  # three seeds that agree on every image
+    apart = np.stack([rng.random(n) < p for p in (0.6, 0.7, 0.8)])  # seeds that do not
+    a, b = drawn_accuracies(same, images, rng), drawn_accuracies(apart, images, rng)
+    assert abs(a.mean() - same.mean()) < 0.005 and abs(b.mean() - apart.mean()) < 0.01
+    assert b.std() > 2 * a.std()  # seed-to-seed variance is in the interval
+    assert bootstrap_p(np.full(100, 0.1)) == 0.01 and bootstrap_p(np.linspace(-1, 1, 101)) == 1.0

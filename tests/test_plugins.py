@@ -37,10 +37,29 @@ def test_plugin_strategy_through_the_cli(kb, cli, tmp_path):
     assert pareto['fronts']['hill'] and set(pareto['hv_new']) == {'hill', 'random'}
     ck = json.loads((run / 'checkpoint.json').read_text())
     assert ck['strategies']['hill']['state']['step'] >= 1
-    # a resume in a fresh process finds the plugin through the run's config.json
+    # a run folder chooses no code: resuming it without naming its plug-in is refused, naming the file to pass
     r = cli('modulenas-resume', run)
+    assert r.returncode == 2 and f'--plugins {plugin}' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    # named by the person resuming it, the plug-in loads in a fresh process
+    r = cli('modulenas-resume', run, '--plugins', plugin)
     assert r.returncode == 0, r.stderr
     assert 'hypervolume hill' in r.stdout
+
+
+def test_a_run_folder_runs_no_code(kb, cli, tmp_path):
+    "A config.json crafted to run code (an import path as factory, a plug-in nobody named) runs none of it."
+    run = tmp_path / 'run'
+    r = cli('modulenas-search', kb, '--run-dir', run, '--strategy', 'random', *TINY)
+    assert r.returncode == 0, r.stderr
+    marker, evil = tmp_path / 'ran', tmp_path / 'evil.py'
+    evil.write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    cfg = json.loads((run / 'config.json').read_text())
+    for setup in (dict(cfg['setup'], factory='os:system', kb=f'touch {marker}'), dict(cfg['setup'], plugins=[str(evil)])):
+        (run / 'config.json').write_text(json.dumps(dict(cfg, setup=setup)))
+        r = cli('modulenas-resume', run)
+        assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+        assert ('not registered' in r.stderr) if 'factory' in setup else (f'--plugins {evil}' in r.stderr), r.stderr
+        assert not marker.exists()
 
 
 def test_unknown_strategy_and_missing_plugin_are_clear_errors(kb, cli, tmp_path):

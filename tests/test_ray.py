@@ -103,7 +103,7 @@ def test_killed_driver_resumes_on_the_cluster(kb, cluster, reference, cli, tmp_p
 
 def test_workers_start_their_own_instance_beside_a_running_cluster(cluster, reference):
     "--workers N never joins a cluster that `ray start` left on the machine: it starts a private one of N CPUs."
-    code = ("import json, sys, ray; from modulenas.distributed import RayEvaluator; from modulenas.pipeline import build_from_setup\n"
+    code = ("import json, sys, ray; from modulenas.distributed import RayEvaluator; from modulenas.spec import build_from_setup\n"
             "setup = json.load(open(sys.argv[1]))['setup']; ev = RayEvaluator(setup, workers=1)\n"
             "train = [ev.train_fingerprint, build_from_setup(setup)[1].train_fingerprint]\n"
             "print(json.dumps([ray.cluster_resources().get('CPU'), ev.n_workers, ev.data_fingerprint, train])); ev.close()")

@@ -23,6 +23,15 @@ def test_readme_gives_the_two_commands():
     assert 'nbdev-test && pytest tests/' in text
 
 
+def test_readme_budget_tables_are_the_committed_results():
+    "The per-budget tables in the README are made from benchmarks/results/budgets.json, as `budgets.py` renders it."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    from budgets import budget_tables
+    report = json.loads((ROOT / 'benchmarks' / 'results' / 'budgets.json').read_text())
+    assert budget_tables(report).strip() in (ROOT / 'README.md').read_text(), 'README.md budget tables differ from the results file'
+    assert (ROOT / 'benchmarks' / 'results' / 'budgets.png').exists()
+
+
 if __name__ == '__main__':
     (ROOT / 'README.md').write_text(render_readme())
     print('wrote', ROOT / 'README.md', file=sys.stderr)

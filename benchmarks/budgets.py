@@ -30,12 +30,15 @@ all the modulenas-against-alternative comparisons. A verdict per budget: better,
 Rerun the same command and it continues where it stopped: the search resumes from its archive and every finished
 fine-tuning is kept (OUT/jobs.json, OUT/test_hits.npz). Compute is counted in steps, never in wall time.
 
-On the 2-core CPU the defaults take about four hours:   python benchmarks/budgets.py
-A shorter run (two small budgets, 150 steps):   python benchmarks/budgets.py --budgets 70000,150000 --steps 150
+It needs torch-pruning (pip install torch-pruning, or the dev extra). On the 2-core CPU the defaults (four budgets,
+300 steps) take about six hours, estimated from the per-step and per-candidate times of the README's run:
+    python benchmarks/budgets.py
+The README's run (one budget trained, 150 steps; about 70 minutes of search and training alone on the CPU):
+    python benchmarks/budgets.py --budgets 150k --steps 150 --results benchmarks/results/budgets.json
 On a GPU:   python benchmarks/budgets.py --device cuda --steps 2000 --n-val 5000 --pop-size 40 --n-gen 25
 """
 from __future__ import annotations
-import copy, json, math, platform, time
+import copy, dataclasses, json, math, platform, time
 from functools import partial
 from pathlib import Path
 
@@ -458,14 +461,14 @@ def plot(report: dict, path: Path) -> None:
 
 
 def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', steps=300, batch=128, seeds=3,
-         ft_lr=0.02, ft_clip=2.0, scratch_lrs='0.05,0.1,0.2', reference_mult=10, kd_weight=0.9, kd_temperature=4.0, pop_size=16,
-         n_gen=5, constrained_n_gen=8, n_calib=1000, n_val=2000, n_bn=2000, latency_repeats=10, draws=2000, device='cpu', seed=0,
+         ft_lr=0.02, ft_clip=2.0, scratch_lrs='0.05,0.1,0.2', reference_mult=10, kd_weight=0.9, kd_temperature=4.0, pop_size=12,
+         n_gen=4, constrained_n_gen=8, n_calib=1000, n_val=2000, n_test=0, n_bn=2000, latency_repeats=10, draws=2000, device='cpu', seed=0,
          results=None, progress=True) -> dict:
     "The whole comparison in `out` (resumable); returns the report."
     blist = [parse_budget(b) for b in budgets.split(',')]
     args = dict(budgets=budgets, models=models, steps=steps, batch=batch, seeds=seeds, ft_lr=ft_lr, ft_clip=ft_clip,
                 scratch_lrs=[float(x) for x in scratch_lrs.split(',')], reference_mult=reference_mult, kd_weight=kd_weight,
-                kd_temperature=kd_temperature, pop_size=pop_size, n_gen=n_gen, constrained_n_gen=constrained_n_gen, n_calib=n_calib, n_val=n_val, n_bn=n_bn,
+                kd_temperature=kd_temperature, pop_size=pop_size, n_gen=n_gen, constrained_n_gen=constrained_n_gen, n_calib=n_calib, n_val=n_val, n_test=n_test, n_bn=n_bn,
                 latency_repeats=latency_repeats, draws=draws, device=device, seed=seed)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if (old := _load(out/'args.json')) and {k: v for k, v in old.items() if k != 'budgets'} != {k: v for k, v in args.items() if k != 'budgets'}:
@@ -475,6 +478,7 @@ def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', s
     t0, dev = time.perf_counter(), as_device(device)
     kb = open_kb(str(out/'kb'), [m.strip() for m in models.split(',')])
     data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed, protocol='test-half')
+    if n_test: data = dataclasses.replace(data, test=data.test.subset(torch.arange(min(n_test, len(data.test)))))
     evaluator = Evaluator(kb, data, eval_config(args), dev)
     res = run_search(out/'search', kb, evaluator, args)
     searched = {b['name']: run_search(out/f"search-{b['name'].replace(' ', '')}-g{constrained_n_gen}", kb, evaluator, args, b)
@@ -489,7 +493,7 @@ def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', s
     for b in blist:
         search_recs = [dict(r, key=k) for run in (res, searched[b['name']]) for k, r in run.archive.items()]
         if b['name'] not in plans: plans[b['name']] = plan_budget(b, search_recs, cut_recs, parent_recs, args); _save(out/'plans.json', plans)
-        print(f"budget {b['name']}:", {k: (v['candidate']['name'] if isinstance(v, dict) and 'candidate' in v else v)
+        print(f"budget {b['name']}:", {k: ((v['candidate']['name'] or f"new {v['key'][:6]}") if isinstance(v, dict) and 'candidate' in v else v)
                                       for k, v in plans[b['name']].items()}, flush=True)
         rows += train_budget(b, plans[b['name']], kb, data, evaluator, jobs, args)
     hits = read_hits(out)
@@ -535,12 +539,13 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--reference-mult', type=int, default=10, help='the reference from-scratch line trains this many times longer (0: none)')
     ap.add_argument('--kd-weight', type=float, default=0.9, help='share of the distillation term in the distilled arm')
     ap.add_argument('--kd-temperature', type=float, default=4.0, help='distillation temperature')
-    ap.add_argument('--pop-size', type=int, default=16, help='NSGA-II population')
-    ap.add_argument('--n-gen', type=int, default=5, help='NSGA-II generations')
+    ap.add_argument('--pop-size', type=int, default=12, help='NSGA-II population')
+    ap.add_argument('--n-gen', type=int, default=4, help='NSGA-II generations of the unconstrained search')
     ap.add_argument('--constrained-n-gen', type=int, default=8,
                     help='NSGA-II generations of each search constrained to a budget (far below the parents, finding feasible networks takes a while)')
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images (training set)')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images (validation half of the test set)')
+    ap.add_argument('--n-test', type=int, default=0, help='test images scored: the first this many of the test half (0: all; fewer only for quick checks)')
     ap.add_argument('--n-bn', type=int, default=2000, help='training images for the parents\' BatchNorm-only row')
     ap.add_argument('--latency-repeats', type=int, default=10, help='timed repeats of each latency (0: none, no latency budgets)')
     ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples')
@@ -551,7 +556,7 @@ def parse_args(argv=None) -> dict:
     a = vars(ap.parse_args(argv))
     for k in ('steps', 'batch', 'seeds', 'pop_size', 'n_gen', 'constrained_n_gen', 'n_calib', 'n_val', 'n_bn', 'draws'):
         if a[k] < 1: ap.error(f"--{k.replace('_', '-')} must be positive, got {a[k]}")
-    for k in ('reference_mult', 'latency_repeats'):
+    for k in ('reference_mult', 'latency_repeats', 'n_test'):
         if a[k] < 0: ap.error(f"--{k.replace('_', '-')} must be 0 or more, got {a[k]}")
     try: bl = [parse_budget(b) for b in a['budgets'].split(',')]
     except ValueError as e: ap.error(f"--budgets: {e}")
@@ -562,6 +567,9 @@ def parse_args(argv=None) -> dict:
     if not lrs or not all(math.isfinite(v) and v > 0 for v in lrs): ap.error('--scratch-lrs: positive numbers')
     for k in ('ft_lr', 'ft_clip'):
         if not (math.isfinite(a[k]) and a[k] > 0): ap.error(f"--{k.replace('_', '-')} must be positive")
+    import importlib.util
+    if importlib.util.find_spec('torch_pruning') is None:
+        ap.error('the pruned baseline needs torch-pruning: pip install torch-pruning (or the dev extra, pip install -e ".[dev]")')
     if threads := a.pop('threads'): torch.set_num_threads(threads)
     return a
 

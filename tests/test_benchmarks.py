@@ -295,7 +295,7 @@ def test_budgets(tmp_path, kb_dir):
     "The per-budget verdict end to end at a toy size: every arm trained with the same steps and seeds, Holm-corrected verdicts; a rerun trains nothing."
     out, results = tmp_path / 'budgets', tmp_path / 'results' / 'budgets.json'
     args = ['--out', out, '--models', 'resnet20,chenyaofo_resnet20,chenyaofo_resnet56', '--budgets', '300k', '--steps', 2, '--seeds', 2,
-            '--pop-size', 4, '--n-gen', 2, '--constrained-n-gen', 2, '--n-calib', 64, '--n-val', 64, '--n-bn', 64, '--scratch-lrs', '0.05,0.1',
+            '--pop-size', 4, '--n-gen', 2, '--constrained-n-gen', 2, '--n-calib', 64, '--n-val', 64, '--n-test', 500, '--n-bn', 64, '--scratch-lrs', '0.05,0.1',
             '--reference-mult', 2, '--draws', 200, '--latency-repeats', 2]
     r = run_script('budgets.py', *args, '--results', results)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -6,7 +6,8 @@ Per budget (parameters, or CPU latency of one image), these networks are fine-tu
 the same batch, each with several seeds, and scored once on the test half of CIFAR-10's test set:
 
 - modulenas: the best new network under the budget from NSGA-II searches of error and parameters (one unconstrained,
-  one constrained to the budget), scored on the validation half (which no parent was trained on), every candidate, parents included, given the same treatment
+  one constrained to the budget and started from the parents and, for each parent too large, its largest cut that fits:
+  `SearchConfig.seed_cuts`), scored on the validation half (which no parent was trained on), every candidate, parents included, given the same treatment
   (adapters fitted where modules meet, BatchNorm downstream of the first adapter, and a classifier refit offered to
   all: `EvalConfig(head_for='all')`);
 - parent: the best parent that fits (by the same validation score), where one does;
@@ -52,7 +53,7 @@ from modulenas.core import as_device, atomic_write_bytes, count_flops, count_par
 from modulenas.data import accuracy, get_splits, top1_correct
 from modulenas.evaluate import EvalConfig, Evaluator, finetune, measure_latency, stitch
 from modulenas.pipeline import add_hits, read_hits
-from modulenas.search import SearchConfig, search
+from modulenas.search import SearchConfig, cut_seeds, parent_cuts, search, search_space
 from modulenas.train import distillation_loss
 from modulenas.zoo import CifarResNetB, create_model, get_entry
 
@@ -114,27 +115,6 @@ def run_search(folder: Path, kb, evaluator, args: dict, budget: dict | None = No
     cfg = SearchConfig(objectives=('error', 'params'), pop_size=args['pop_size'], n_gen=n_gen, seed=args['seed'],
                        strategies=('nsga2',), **limit)
     return search(folder, kb, evaluator, cfg, progress=args['progress'])
-
-
-def _stages(kb, parent: str) -> list[list]:
-    "The body modules of `parent`, grouped by the resolution they output."
-    stages = {}
-    for r in sorted(kb.modules_of(parent), key=lambda r: r.position):
-        if r.kind == 'body': stages.setdefault(r.out_reduction, []).append(r.id)
-    return [stages[k] for k in sorted(stages)]
-
-
-def parent_cuts(kb, parent: str, per_stage: int = 4) -> list[Candidate]:
-    """Shortened versions of `parent`: the first k blocks of every stage (k spread from 1 to the stage's depth), with
-    all its stages or its last stage dropped; its own stem and head (an adapter joins them where shapes differ)."""
-    full, stages, out = from_parent(kb, parent), _stages(kb, parent), {}
-    for n_stages in (len(stages), len(stages) - 1):
-        depth = max(len(s) for s in stages[:n_stages]) if n_stages else 0
-        for frac in np.linspace(1 / depth, 1, per_stage) if depth else ():
-            body = tuple(m for s in stages[:n_stages] for m in s[:max(1, round(frac * len(s)))])
-            c = Candidate(full.stem, body, full.head, name=f"{parent} cut {'-'.join(str(max(1, round(frac * len(s)))) for s in stages[:n_stages])}")
-            if body != full.body: out.setdefault(c.key, c)
-    return list(out.values())
 
 
 def module_params(kb, c: Candidate) -> int:
@@ -240,7 +220,9 @@ class Jobs:
 
     def run(self, job_id: str, make, data, args: dict, lr: float, steps: int, seed: int, info: dict, teacher=None) -> dict:
         "The row of `job_id`, training `make()` (a network) first when it has not finished before."
-        if job_id in self.rows: return self.rows[job_id]
+        if (old := self.rows.get(job_id)) is not None:
+            if (old.get('key'), old.get('network')) == (info.get('key'), info.get('network')): return old
+            print(f"  {job_id}: trained {old.get('network')} before, the plan now says {info.get('network')}: training again", flush=True)
         dev, t0 = as_device(args['device']), time.perf_counter()
         net = make().to(dev)
         run = dict(mean=net.mean, std=net.std, batch_size=250)
@@ -417,6 +399,13 @@ def budget_tables(report: dict) -> str:
             lines.append(f"| {s['arm']} | {s['network']} | {s['params']:,} | {vs} | {s['test_after']:.4f} "
                          f"[{s['low']:.4f}, {s['high']:.4f}] | {s['seeds']} | {s['steps']} | {s['lr']:g} |")
         lines.append('')
+        con = report['search']['constrained'].get(b['name'])
+        if isinstance(con, dict):  # older reports hold a count alone
+            lines.append(f"The search constrained to {b['name']} scored {con['evaluations']} candidates, starting from the parents"
+                         + (f" and the cuts {', '.join(con['seeded_with'])}." if con['seeded_with'] else '.'))
+        if not any(s['arm'] == 'modulenas' and s['budget'] == b['name'] for s in report['summary']):
+            lines.append(f"No new network within {b['name']} was found by the searches, so there is no verdict at this budget.")
+        lines.append('')
         for c in (c for c in report['comparisons'] if c['budget'] == b['name'] and c['primary']):
             lines.append(f"Verdict ({b['name']}): modulenas is **{c['primary_verdict']}** against {c['b']}, the best "
                          f"alternative by validation accuracy: {_pts(c['diff'])} points [{_pts(c['primary_low'])}, "
@@ -504,7 +493,7 @@ def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', s
     report = dict(args={k: v for k, v in args.items() if k != 'progress'}, budgets=blist, plans=plans,
                   data_note=DATA_NOTE.format(loss=loss, n_val=len(data.val), n_test=len(data.test)),
                   summary=summary, comparisons=comps, n_primary=sum(c['primary'] for c in comps),
-                  parents_untrained=untrained, search=dict(evaluations=len(res.archive), cuts_scored=len(cut_recs), constrained={k: len(r.archive) for k, r in searched.items()}),
+                  parents_untrained=untrained, search=dict(evaluations=len(res.archive), cuts_scored=len(cut_recs), constrained={k: dict(evaluations=len(r.archive), seeded_with=[c.name for c in cut_seeds(kb, kb.models(), r.config.limits, search_space(kb))] if r.config.seed_cuts else []) for k, r in searched.items()}),
                   training_steps=dict(total=int(sum(r['steps'] for r in jobs.rows.values())),
                                       per_network=steps, reference=steps * reference_mult),
                   seconds=dict(this_call=time.perf_counter() - t0, training=sum(r['wall_s'] for r in jobs.rows.values())),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastcore.script import call_parse
 
-from .core import shared_dir
+from .core import FolderBusy, shared_dir
 from .zoo import list_models
 from .kb import KnowledgeBase, KnowledgeBaseError
 
@@ -31,7 +31,7 @@ def _fail(msg: str):
 def _run_cli(fn, *args):
     "Call `fn(*args)`: a `CLIError` (a user's mistake) becomes `error: ...` on stderr and exit status 2; anything else is a bug, shown with its traceback, exit status 1."
     try: return fn(*args)
-    except CLIError as e:
+    except (CLIError, FolderBusy) as e:  # a user's mistake, or a folder another process is writing
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to continue where it stopped", file=sys.stderr); sys.exit(130)

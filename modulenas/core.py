@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, importlib.util, html, json, os, random, re, sys, tempfile
+import contextlib, dataclasses, hashlib, importlib.util, html, json, os, random, re, sys, tempfile, threading, time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -16,8 +16,9 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'as_device', 'usable_device', 'set_seed',
-           'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'Record', 'count_params', 'module_device',
-           'count_flops', 'amp_dtype', 'autocast', 'render_table', 'progress_bar']
+           'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'no_links', 'save_figure', 'FolderBusy', 'folder_lock',
+           'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast', 'render_table',
+           'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -112,6 +113,79 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
     return path
+
+# %% ../nbs/00_core.ipynb #b674499a
+def no_links(root: str | Path, # the folder everything must stay in (itself may be a link: the user named it)
+             path: str | Path, # a path inside `root`, existing or not
+             what: str = 'folder', # what `root` is, for the message
+            ) -> Path:
+    "`path`, or a `ValueError` when it or a folder between `root` and it is a symbolic link (or it is outside `root`)."
+    root, path = Path(root), Path(path)
+    try: parts = path.relative_to(root).parts
+    except ValueError: raise ValueError(f"{path} is not inside the {what} {root}") from None
+    p = root
+    for part in parts:
+        p = p/part
+        if p.is_symlink():
+            raise ValueError(f"{p} is a symbolic link: modulenas reads and writes only inside the {what} {root} and will "
+                             "not follow it; put the file itself there, or use another folder")
+    return path
+
+
+# %% ../nbs/00_core.ipynb #e769cbc6
+def save_figure(fig, # a matplotlib figure
+                path: str | Path, # where the PNG goes (replaced atomically: a link there is replaced, never followed)
+                dpi: int = 100,
+               ) -> Path:
+    "Write `fig` as a PNG through `atomic_write_bytes` and close it."
+    import io, matplotlib.pyplot as plt
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+# %% ../nbs/00_core.ipynb #bacde31d
+class FolderBusy(RuntimeError):
+    "Another process is writing the folder (see `folder_lock`)."
+
+_HELD: dict[str, int] = {}  # folders this process holds -> how many blocks hold them
+_HELD_LOCK = threading.Lock()
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, # the folder to hold (made when missing)
+                what: str = 'folder', # what it is, for the message (e.g. 'run folder')
+                wait: float = 0.0, # seconds to wait for another process to let go before `FolderBusy`
+               ):
+    "Hold `folder` for this process for the block; `FolderBusy` naming the holder when another process has it."
+    try: import fcntl
+    except ImportError: yield; return  # no flock here (Windows): unlocked
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(folder)
+    with _HELD_LOCK:
+        if key in _HELD: _HELD[key] += 1; mine = False
+        else: mine = True
+    if not mine:
+        try: yield
+        finally:
+            with _HELD_LOCK: _HELD[key] -= 1
+        return
+    fd = os.open(folder/'.lock', os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode('ascii', 'replace').strip() or 'unknown'
+                    raise FolderBusy(f"{what} {folder} is in use by process {holder}: wait for it to finish (or stop it), "
+                                     "then run the command again") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0); os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with _HELD_LOCK: _HELD[key] = 1
+        try: yield
+        finally:
+            with _HELD_LOCK: del _HELD[key]
+    finally: os.close(fd)  # closing lets go of the lock
+
 
 # %% ../nbs/00_core.ipynb #b1e193f4
 def _jsonable(v: Any) -> Any:

@@ -8,19 +8,17 @@ Docs: https://modulenas.github.io/modulenas/ingest.html.md"""
 from __future__ import annotations
 import warnings
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
-from fastcore.basics import patch
 
 from .core import progress_bar
-from .decompose import decompose
-from .kb import KnowledgeBase, ModuleRecord, check_model_name
+from .decompose import Piece, decompose
 from . import zoo
 
 # %% auto #0
-__all__ = ['zoo_meta', 'zoo_metrics', 'torch_threads']
+__all__ = ['zoo_meta', 'zoo_metrics', 'torch_threads', 'model_pieces', 'zoo_pieces']
 
 # %% ../nbs/05a_ingest.ipynb #b19d8ea3
 _ZOO_META = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'url', 'filename')
@@ -46,49 +44,44 @@ def torch_threads(n: int | None # torch CPU threads inside the block (None: leav
     finally: torch.set_num_threads(old)
 
 # %% ../nbs/05a_ingest.ipynb #0223b783
-@patch
-def add_model(self: KnowledgeBase, name: str, # name of the network in the knowledge base (a zoo name when `model` is None)
-              model: nn.Module | None = None, # the network; None: `zoo.create_model(zoo_name or name)` with its weights
-              granularity: str = 'block', # 'cut', 'block' or 'stage' (see `decompose`)
-              metrics: dict | None = None, # measurements to record, e.g. {'top1': 81.0}
-              meta: dict | None = None, # metadata to record (mean, std, dataset, num_classes, input_size, ...)
-              replace: bool = False, # replace a network of the same name
-              zoo_name: str | None = None, # the zoo entry whose metadata to record (default: `name` when `model` is None)
-              threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
-             ) -> list[ModuleRecord]:
-    "Cut a network into modules (`decompose`) and store them; returns their records in order."
-    check_model_name(name)
-    if not replace and self.has_model(name): self._refuse_existing(name)
+def model_pieces(name: str, # name of the network in the knowledge base (a zoo name when `model` is None)
+                 model: nn.Module | None = None, # the network; None: `zoo.create_model(zoo_name or name)` with its weights
+                 granularity: str = 'block', # 'cut', 'block' or 'stage' (see `decompose`)
+                 metrics: dict | None = None, # measurements to record, e.g. {'top1': 81.0}
+                 meta: dict | None = None, # metadata to record (mean, std, dataset, num_classes, input_size, ...)
+                 zoo_name: str | None = None, # the zoo entry whose metadata to record (default: `name` when `model` is None)
+                 threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
+                 download: bool = True, # a zoo model: try the public URL when no local weight file exists
+                ) -> tuple[list[Piece], dict, dict, str]:
+    "`name` cut into modules, with what to record of it: (pieces, metadata, metrics, origin 'zoo' or 'user')."
     zoo_name = zoo_name or (name if model is None else None)
     from_zoo = model is None
-    if from_zoo: model = zoo.create_model(zoo_name)
+    if from_zoo: model = zoo.create_model(zoo_name, download=download)
     info = {**(zoo_meta(zoo_name) if zoo_name else {}), **(meta or {})}
     metrics = {**(zoo_metrics(zoo_name) if from_zoo else {}), **(metrics or {})}
     with torch_threads(threads): pieces = decompose(model, granularity, input_size=tuple(info.get('input_size', (3, 32, 32))), name=name)
-    return self.add_pieces(name, pieces, granularity, info, metrics, replace, 'zoo' if from_zoo else 'user')
+    return pieces, info, metrics, 'zoo' if from_zoo else 'user'
+
 
 # %% ../nbs/05a_ingest.ipynb #ddd24f1f
-@patch
-def add_zoo(self: KnowledgeBase, pattern: str | Sequence[str] = '*', # zoo names to add (fnmatch pattern(s))
-            granularity: str = 'block', # 'cut', 'block' or 'stage'
-            replace: bool = False, # re-add models already here
-            skip_missing: bool = True, # skip (with a warning) models whose weights are not available
-            download: bool = True, # try the public URL when no local weight file exists
-            progress: bool = True, # show a progress bar
-            threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
-           ) -> list[ModuleRecord]:
-    "Add the zoo models matching `pattern`; returns the records of the modules added."
+def zoo_pieces(pattern: str | Sequence[str] = '*', # zoo names to cut (fnmatch pattern(s))
+               granularity: str = 'block', # 'cut', 'block' or 'stage'
+               skip: Callable[[str], bool] = lambda name: False, # names to pass over (e.g. those already stored)
+               skip_missing: bool = True, # skip (with a warning) models whose weights are not available
+               download: bool = True, # try the public URL when no local weight file exists
+               progress: bool = True, # show a progress bar
+               threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
+              ) -> Iterator[tuple[str, list[Piece], dict, dict]]:
+    "Each zoo model matching `pattern` cut into modules, one at a time: (name, pieces, metadata, metrics)."
     names = zoo.list_models(pattern)
     if not names: raise ValueError(f"no zoo model matches {pattern!r}; known models: {', '.join(zoo.list_models())}")
-    added, bar = [], progress_bar(names, desc='knowledge base', disable=not progress, leave=False)
+    bar = progress_bar(names, desc='knowledge base', disable=not progress, leave=False)
     for name in bar:
         bar.set_postfix_str(name)
-        if self.has_model(name) and not replace: continue
-        try: model = zoo.create_model(name, download=download)
+        if skip(name): continue
+        try: pieces, meta, metrics, _ = model_pieces(name, granularity=granularity, threads=threads, download=download)
         except FileNotFoundError as e:
             if not skip_missing: raise
-            warnings.warn(f"add_zoo: skipped {name}: {e}", stacklevel=2); continue
-        meta, metrics = zoo_meta(name), zoo_metrics(name)
-        with torch_threads(threads): pieces = decompose(model, granularity, input_size=tuple(meta['input_size']), name=name)
-        added += self.add_pieces(name, pieces, granularity, meta, metrics, replace, 'zoo')
-    return added
+            warnings.warn(f"add_zoo: skipped {name}: {e}", stacklevel=3); continue
+        yield name, pieces, meta, metrics
+

@@ -887,4 +887,37 @@ def _insert_version(self: KnowledgeBase, rec: ModuleRecord, name: str, sha: str,
 
 
 # %% ../nbs/05_kb.ipynb #a1b2c3d5
-from . import ingest as _ingest  # noqa: E402 (adds KnowledgeBase.add_model and .add_zoo)
+from .ingest import model_pieces, zoo_pieces  # noqa: E402 (cutting networks; it imports nothing of this module)
+
+@patch
+def add_model(self: KnowledgeBase, name: str, # name of the network in the knowledge base (a zoo name when `model` is None)
+              model: nn.Module | None = None, # the network; None: the zoo's `zoo_name or name`, with its weights
+              granularity: str = 'block', # 'cut', 'block' or 'stage' (see `decompose`)
+              metrics: dict | None = None, # measurements to record, e.g. {'top1': 81.0}
+              meta: dict | None = None, # metadata to record (mean, std, dataset, num_classes, input_size, ...)
+              replace: bool = False, # replace a network of the same name
+              zoo_name: str | None = None, # the zoo entry whose metadata to record (default: `name` when `model` is None)
+              threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
+             ) -> list[ModuleRecord]:
+    "Cut a network into modules (`modulenas.ingest.model_pieces`) and store them; returns their records in order."
+    check_model_name(name)
+    if not replace and self.has_model(name): self._refuse_existing(name)
+    pieces, info, metrics, origin = model_pieces(name, model, granularity, metrics, meta, zoo_name, threads)
+    return self.add_pieces(name, pieces, granularity, info, metrics, replace, origin)
+
+@patch
+def add_zoo(self: KnowledgeBase, pattern: str | Sequence[str] = '*', # zoo names to add (fnmatch pattern(s))
+            granularity: str = 'block', # 'cut', 'block' or 'stage'
+            replace: bool = False, # re-add models already here
+            skip_missing: bool = True, # skip (with a warning) models whose weights are not available
+            download: bool = True, # try the public URL when no local weight file exists
+            progress: bool = True, # show a progress bar
+            threads: int | None = 1, # torch CPU threads while cutting (None: torch's setting)
+           ) -> list[ModuleRecord]:
+    "Add the zoo models matching `pattern` (see `modulenas.ingest.zoo_pieces`); returns the records of the modules added."
+    added = []
+    for name, pieces, meta, metrics in zoo_pieces(pattern, granularity, lambda n: self.has_model(n) and not replace,
+                                                  skip_missing, download, progress, threads):
+        added += self.add_pieces(name, pieces, granularity, meta, metrics, replace, 'zoo')
+    return added
+

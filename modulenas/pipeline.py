@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, child_path, progress_bar, render_table, usable_device
+from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
 from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main
@@ -33,6 +33,9 @@ __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'searc
 def read_run(run_dir) -> dict:
     "The `config`, `pareto` front and `archive` (key -> record) of the finished search in `run_dir`, or a `CLIError`."
     d = Path(run_dir)
+    for name in ('config.json', 'pareto.json', 'evaluations.jsonl'):  # read only from the folder itself
+        try: no_links(d, d/name, 'run folder')
+        except ValueError as e: _fail(str(e))
     if not (d/'config.json').exists():
         _fail(f"{d} is not a search run folder (no config.json): start one with modulenas-search")
     if not (d/'pareto.json').exists():
@@ -269,42 +272,45 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   progress: bool = True,
                   strategy: str | None = None, # whose front the winners come from (default: the run's first strategy)
                  ) -> list[dict]:
-    "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each."
+    "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each (one process per run folder)."
     from modulenas.export import finetune_and_compare, load_network
     _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'))
     run = read_run(run_dir)
-    kb, data, cfg, dev = setup_parts(run, device)
-    winners = choose_winners(new_front(run, strategy), top_k)
-    items = [Candidate.from_dict(r['candidate']) for r in winners]
-    items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
-    items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
-    if not items: _fail(f"nothing to fine-tune in {run_dir}: no new network on the front and --zoo is off")
-    out = Path(run_dir)/'finetune'
-    for c in items:  # the names come from the run's files and the knowledge base: each must stay a folder inside `out`
-        try: child_path(out, c.name, 'network name')
-        except ValueError as e: _fail(f"{e} (read from {run_dir} or its knowledge base)")
-    settings = dict(steps=steps, lr=lr, batch_size=batch_size, seed=run['config']['search']['seed'])
-    path = out/'results.json'
-    old = json.loads(path.read_text()) if path.exists() else {}
-    done = {r['key']: r for r in old.get('rows', [])} if old.get('settings') == settings else {}
-    rows = []
-    for cand in progress_bar(items, desc='fine-tune', unit='net', disable=not progress):
-        if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
-        (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
-                                      seed=settings['seed'], device=dev, config=cfg, export_dir=out, per_image=True)
-        add_hits(out, {cand.key: row.pop('test_hits')})
-        row.update(key=cand.key, zoo=cand.key in run['pareto'].get('zoo', {}), folder=str(out/cand.name))
-        if onnx:
-            net = load_network(out/cand.name)
-            row.update(_export_onnx(net, out/cand.name, _normalised(data, net)))
-        rows.append(row)
+    with folder_lock(run_dir, 'run folder'):  # one process writes a run folder at a time
+        kb, data, cfg, dev = setup_parts(run, device)
+        winners = choose_winners(new_front(run, strategy), top_k)
+        items = [Candidate.from_dict(r['candidate']) for r in winners]
+        items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
+        items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
+        if not items: _fail(f"nothing to fine-tune in {run_dir}: no new network on the front and --zoo is off")
+        out = Path(run_dir)/'finetune'
+        for c in items:  # the names come from the run's files and the knowledge base: each must stay a folder inside `out`
+            try: child_path(out, c.name, 'network name')
+            except ValueError as e: _fail(f"{e} (read from {run_dir} or its knowledge base)")
+        if out.exists() and not out.is_dir(): _fail(f"{out} is a file: fine-tuning writes its results into a folder of that name")
+        for path in [out/n for n in ('results.json', 'table.md', 'finetune.png', 'test_hits.npz')] + [out/c.name for c in items]:
+            try: no_links(run_dir, path, 'run folder')  # nothing written elsewhere through a planted link
+            except ValueError as e: _fail(str(e))
+        settings = dict(steps=steps, lr=lr, batch_size=batch_size, seed=run['config']['search']['seed'])
+        path = out/'results.json'
+        old = json.loads(path.read_text()) if path.exists() else {}
+        done = {r['key']: r for r in old.get('rows', [])} if old.get('settings') == settings else {}
+        rows = []
+        for cand in progress_bar(items, desc='fine-tune', unit='net', disable=not progress):
+            if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
+            (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
+                                          seed=settings['seed'], device=dev, config=cfg, export_dir=out, per_image=True)
+            add_hits(out, {cand.key: row.pop('test_hits')})
+            row.update(key=cand.key, zoo=cand.key in run['pareto'].get('zoo', {}), folder=str(out/cand.name))
+            if onnx:
+                net = load_network(out/cand.name)
+                row.update(_export_onnx(net, out/cand.name, _normalised(data, net)))
+            rows.append(row)
+            atomic_write_bytes(path, json.dumps(dict(settings=settings, rows=rows), indent=1).encode())
         atomic_write_bytes(path, json.dumps(dict(settings=settings, rows=rows), indent=1).encode())
-    atomic_write_bytes(path, json.dumps(dict(settings=settings, rows=rows), indent=1).encode())
-    atomic_write_bytes(out/'table.md', finetune_table(rows).encode())
-    fig = plot_finetune(rows)
-    fig.savefig(out/'finetune.png', dpi=100, bbox_inches='tight')
-    import matplotlib.pyplot as plt; plt.close(fig)
-    return rows
+        atomic_write_bytes(out/'table.md', finetune_table(rows).encode())
+        save_figure(plot_finetune(rows), out/'finetune.png')
+        return rows
 
 # %% ../nbs/12_pipeline.ipynb #66c852f9
 def finetune_table(rows: list[dict]) -> str:

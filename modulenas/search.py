@@ -9,7 +9,7 @@ Docs: https://modulenas.github.io/modulenas/search.html.md"""
 
 # %% ../nbs/09_search.ipynb #86b9e1e4
 from __future__ import annotations
-import dataclasses, datetime, importlib, importlib.machinery, importlib.metadata, importlib.util, json, os, platform, random, sys, traceback, warnings
+import dataclasses, datetime, importlib, importlib.machinery, importlib.metadata, importlib.util, json, os, platform, random, re, sys, traceback, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,16 +18,16 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
-from .core import Record, atomic_write_bytes, progress_bar, sha256_bytes
+from .core import Record, atomic_write_bytes, folder_lock, no_links, progress_bar, save_figure, sha256_bytes
 from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent, apply_versions
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_POINT_GROUP', 'SearchSpace', 'search_space',
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
            'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'best_order',
-           'pareto_mask', 'RecordCache', 'Strategy', 'register_strategy', 'PluginError', 'load_plugins', 'strategies',
-           'get_strategy', 'SearchResult', 'kb_fingerprint', 'search', 'plot_front', 'plot_hypervolume', 'resume',
-           'strategy_state', 'summary_text']
+           'pareto_mask', 'parent_cuts', 'cut_seeds', 'RecordCache', 'Strategy', 'register_strategy', 'PluginError',
+           'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'kb_fingerprint', 'search', 'plot_front',
+           'plot_hypervolume', 'resume', 'strategy_state', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +167,7 @@ class SearchConfig(Record):
     seed: int = 0  # seed of every strategy
     parents: tuple | None = None  # networks whose modules are searched over (None: all of the knowledge base)
     seed_zoo: bool = True  # every strategy starts from the parents themselves
+    seed_cuts: bool = True  # with a parameter or FLOPs limit, each parent that breaks it also seeds its largest cut that keeps it
     strategies: tuple = ('nsga2', 'random')  # registered strategies, run one after the other at the same budget
     budget: int | None = None  # distinct candidates each strategy may ask for (None: pop_size * n_gen)
     max_params: float | None = None  # constraint: at most this many parameters
@@ -228,6 +229,7 @@ class Archive:
         self.path, self.records, self.damaged = Path(path), {}, []  # damaged: line numbers kept but unreadable
         self._torn = None  # byte offset where an unfinished last line starts (a write cut short by a crash)
         self._needs_newline = False  # the last line is a whole record that lost its newline
+        no_links(self.path.parent, self.path, 'run folder')  # appends never go through a link to a file elsewhere
         if not self.path.exists(): return
         data, start = self.path.read_bytes(), 0
         lines = data.split(b'\n')
@@ -292,6 +294,49 @@ def pareto_mask(F) -> np.ndarray:
     mask = np.zeros(len(F), dtype=bool)
     if len(F): mask[NonDominatedSorting().do(F, only_non_dominated_front=True)] = True
     return mask
+
+# %% ../nbs/09_search.ipynb #5e04d647
+def parent_cuts(kb, # a knowledge base (or stand-in)
+                parent: str, # the network to shorten
+                per_stage: int | None = 4, # depths tried per stage, spread from one block to all of them (None: every depth of the deepest)
+               ) -> list[Candidate]:
+    """Shortened versions of `parent`: the first k blocks of every stage (k spread from 1 to the stage's depth), with
+    all its stages or its last stage dropped; its own stem and head (an adapter joins them where shapes differ)."""
+    full, stages, out = from_parent(kb, parent), {}, {}
+    for r in _by_position(kb, parent):
+        if r.kind == 'body': stages.setdefault(r.out_reduction, []).append(r.id)
+    stages = [stages[k] for k in sorted(stages)]
+    for n_stages in (len(stages), len(stages) - 1):
+        kept = stages[:n_stages]
+        for frac in np.linspace(1 / max(map(len, kept)), 1, per_stage or max(map(len, kept))) if kept else ():
+            ks = [max(1, round(frac * len(s))) for s in kept]
+            c = Candidate(full.stem, tuple(m for s, k in zip(kept, ks) for m in s[:k]), full.head,
+                          name=f"{parent} cut {'-'.join(map(str, ks))}")
+            if c.body != full.body: out.setdefault(c.key, c)
+    return list(out.values())
+
+def _module_cost(kb, c: Candidate, what: str) -> int: return sum(getattr(kb.get(m), what) for m in c.ids)
+
+def _encodes(c: Candidate, space: SearchSpace) -> bool:
+    "Whether `space` holds `c` as it is (a cut that drops a stage the space requires does not)."
+    try: return decode(canonical(encode(c, space), space), space).ids == c.ids
+    except ValueError: return False
+
+def cut_seeds(kb, # a knowledge base (or stand-in)
+              parents: Sequence[str], # the networks that may seed a search
+              limits: dict, # `SearchConfig.limits`; only max_params and max_flops are looked at
+              space: SearchSpace | None = None, # when given, only cuts this space encodes as they are
+             ) -> list[Candidate]:
+    "For each of `parents` whose modules break a parameter or FLOPs limit, its largest cut whose modules keep them all."
+    caps = {w: limits[k] for k, w in (('max_params', 'params'), ('max_flops', 'flops')) if limits.get(k) is not None}
+    fits = lambda c: all(_module_cost(kb, c, w) <= cap for w, cap in caps.items())
+    out = []
+    for p in parents if caps else ():
+        if fits(from_parent(kb, p)): continue
+        ok = [c for c in parent_cuts(kb, p, None) if fits(c) and (space is None or _encodes(c, space))]
+        if ok: out.append(max(ok, key=lambda c: (_module_cost(kb, c, 'params'), c.key)))
+    return out
+
 
 # %% ../nbs/09_search.ipynb #30b09369
 class RecordCache:
@@ -452,6 +497,10 @@ def kb_fingerprint(kb, space: SearchSpace) -> str:
     ids = [*space.stems, *space.heads, *(m for stage in space.stages for m in stage)]
     return sha256_bytes(json.dumps([(m, getattr(kb.get(m), 'weights_sha256', None)) for m in sorted(ids)]).encode())[:16]
 
+_TEMP = re.compile(r'\.[^/]+\.[A-Za-z0-9_]{8}\.tmp')  # the temporary files of `atomic_write_bytes`
+
+_RUN_FILES = ('config.json', 'evaluations.jsonl', 'checkpoint.json', 'pareto.json', 'front.png', 'hypervolume.png')
+
 class _Run:
     "One search run bound to a run directory; `search` and `resume` drive it."
     def __init__(self, run_dir, kb, evaluator, config: SearchConfig, extra: dict | None = None):
@@ -465,17 +514,25 @@ class _Run:
                                  f"RayEvaluator), not {type(evaluator).__name__}")
         self.space = search_space(kb, config.parents)
         self.dir.mkdir(parents=True, exist_ok=True)
+        for p in self.dir.glob('.*.tmp'):  # a write a crash cut short (the run holds its folder: no other writer)
+            if _TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink(): p.unlink()
+        for name in _RUN_FILES: no_links(self.dir, self.dir/name, 'run folder')  # nothing read or written through a link
         self._check_or_write_config(extra or {})
         self.archive = Archive(self.dir/'evaluations.jsonl')
         self.zoo = [from_parent(kb, p) for p in self.space.parents]
         self.fallback = encode(self.zoo[-1], self.space)
         self.seeds = [encode(c, self.space) for c in self.zoo] if config.seed_zoo else []
+        if config.seed_zoo and config.seed_cuts: self.seeds += self._cut_seeds()
         self.n_evaluated = 0
         ck = self._load_checkpoint()
         self.scales = np.array(ck['hv_scales']) if ck.get('hv_scales') else None
         self.progress = {s: ck.get('strategies', {}).get(s) or dict(evaluated=[], hv=[], state=None, done=False)
                          for s in config.strategies}
         for prog in self.progress.values(): prog.setdefault('versions', []); prog.setdefault('adaptations', [])
+
+    def _cut_seeds(self) -> list:
+        "Genomes of the parents' largest cuts that keep the parameter and FLOPs limits (see `cut_seeds`)."
+        return [encode(c, self.space) for c in cut_seeds(self.kb, self.space.parents, self.cfg.limits, self.space)]
 
     def _check_or_write_config(self, extra: dict) -> None:
         "Write `config.json`, or refuse to continue a run made with other settings, another knowledge base or other data."
@@ -628,24 +685,25 @@ def _finish(run: _Run) -> SearchResult:
                    evaluated=evaluated, adaptations={s: run.progress[s]['adaptations'] for s in names if run.progress[s]['adaptations']})
     _write_json(run.dir/'pareto.json', summary)
     res = SearchResult(run.dir, run.cfg, fronts, hv, hv_new, evaluated, run.n_evaluated, dict(run.archive.records), zoo)
-    import matplotlib.pyplot as plt
     figs = [('front.png', plot_front(res)), ('hypervolume.png', plot_hypervolume(res))]
     figs += [(f'{s}.png', fig) for s in names if run.progress[s].get('state') is not None
              and (fig := run.classes[s].plot_state(run.progress[s]['state'])) is not None]
     for name, fig in figs:
-        fig.savefig(run.dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)
+        save_figure(fig, no_links(run.dir, run.dir/name, 'run folder'))
     return res
 
 def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra: dict | None = None,
            progress: bool = True) -> SearchResult:
-    "Run (or continue) every strategy of `config` on `kb` with `evaluator` in `run_dir`, one after the other."
-    run = _Run(run_dir, kb, evaluator, config, extra)
-    for name in config.strategies:
-        done = len(run.progress[name]['evaluated'])
-        with progress_bar(total=config.n_budget, initial=min(done, config.n_budget), desc=name, unit='cand',
-                          disable=not progress) as bar:
-            _run_strategy(run, name, bar)
-    return _finish(run)
+    "Run (or continue) every strategy of `config` on `kb` with `evaluator` in `run_dir`, one after the other (one process per run folder)."
+    if not str(run_dir).strip(): raise ValueError("run_dir is empty: name the folder the run's files go to")
+    with folder_lock(run_dir, 'run folder'):
+        run = _Run(run_dir, kb, evaluator, config, extra)
+        for name in config.strategies:
+            done = len(run.progress[name]['evaluated'])
+            with progress_bar(total=config.n_budget, initial=min(done, config.n_budget), desc=name, unit='cand',
+                              disable=not progress) as bar:
+                _run_strategy(run, name, bar)
+        return _finish(run)
 
 # %% ../nbs/09_search.ipynb #249f8c0f
 _STYLES = ('o-', 'x--', 's:', '^-.', 'd-', 'v--')

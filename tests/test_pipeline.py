@@ -243,3 +243,35 @@ def test_output_folders_that_are_files_exit_2(kb, cli, tmp_path):
         r = cli(*args)
         assert r.returncode == 2 and 'is a file, not a folder' in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
     assert afile.read_text() == 'not a folder'
+
+
+def test_a_run_folder_in_use_is_refused(finished, cli, tmp_path):
+    "While one process writes a run folder, resume and fine-tune there stop at once with one line naming that process."
+    from modulenas.core import folder_lock
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    before = (run / 'evaluations.jsonl').read_bytes()
+    with folder_lock(run, 'run folder'):
+        for cmd in (['modulenas-resume', run], ['modulenas-finetune', run, '--steps', 1, '--top-k', 1]):
+            r = cli(*cmd)
+            assert r.returncode == 2 and f'run folder {run} is in use by process {os.getpid()}' in r.stderr, r.stderr
+            assert 'Traceback' not in r.stderr
+    assert (run / 'evaluations.jsonl').read_bytes() == before and not (run / 'finetune').exists()
+    assert cli('modulenas-resume', run).returncode == 0  # free again
+
+
+def test_links_planted_in_a_run_folder_are_not_followed(finished, cli, tmp_path):
+    "A run folder whose finetune folder, or whose archive, is a link elsewhere: one line, nothing written there."
+    run, elsewhere = tmp_path / 'run', tmp_path / 'elsewhere'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    elsewhere.mkdir()
+    (run / 'finetune').symlink_to(elsewhere, target_is_directory=True)
+    r = cli('modulenas-finetune', run, '--steps', 1, '--top-k', 1)
+    assert r.returncode == 2 and 'finetune is a symbolic link' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not list(elsewhere.iterdir())
+    (run / 'finetune').unlink()
+    (elsewhere / 'log.jsonl').write_bytes((run / 'evaluations.jsonl').read_bytes())
+    (run / 'evaluations.jsonl').unlink(); (run / 'evaluations.jsonl').symlink_to(elsewhere / 'log.jsonl')
+    for cmd in (['modulenas-resume', run], ['modulenas-finetune', run, '--steps', 1]):
+        r = cli(*cmd)
+        assert r.returncode == 2 and 'evaluations.jsonl is a symbolic link' in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -20,7 +20,7 @@ from .core import Record, amp_dtype, as_device, atomic_write_bytes, progress_bar
 from .data import accuracy, normalized_batches
 from .arch import Candidate, _by_position
 from .assemble import AssembledNet, NormalEquations, assemble, images_key, parent_normalization
-from .evaluate import EvalResult
+from .evaluate import EvalResult, machine_error
 
 # %% auto #0
 __all__ = ['STATS_METHOD', 'FACTORS', 'N_ENTRY', 'stats_context', 'feature_stats', 'adapter_target', 'PairEncoding',
@@ -428,8 +428,8 @@ class ScreenedEvaluator:
         for i, c in enumerate(progress_bar(candidates, desc='screen', unit='cand', disable=not progress, leave=False)):
             t0 = time.perf_counter()
             try: screened[i] = (*self.screen(c), time.perf_counter() - t0)
-            except Exception:
-                if raise_errors: raise
+            except Exception as e:
+                if raise_errors or machine_error(e): raise  # the machine failed, not the candidate
                 screened[i] = (None, -1, time.perf_counter() - t0)
         fitted = [i for i, (acc, n, _) in screened.items() if n > 0 and acc is not None]
         n_keep = max(1, math.ceil(self.keep * len(fitted))) if fitted else 0

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #47ea989c
 from __future__ import annotations
-import math, sys, tempfile, time, traceback, warnings
+import math, sqlite3, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 
 from fastcore.script import call_parse
@@ -33,6 +33,9 @@ def _run_cli(fn, *args):
     try: return fn(*args)
     except (CLIError, FolderBusy) as e:  # a user's mistake, or a folder another process is writing
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    except (OSError, MemoryError, sqlite3.OperationalError) as e:  # the machine or the file system (a full disk, memory, permissions), not modulenas
+        print(f"error: {type(e).__name__}: {e}\nwhat had finished is kept: run the same command again once this is fixed",
+              file=sys.stderr); sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to continue where it stopped", file=sys.stderr); sys.exit(130)
     except Exception:

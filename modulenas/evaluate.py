@@ -25,8 +25,8 @@ from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, re
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
-           'EvalResult', 'result_rows', 'format_table', 'plot_results', 'make_teacher_cache', 'stitch', 'evaluate',
-           'Evaluator', 'EvaluatorProtocol', 'zoo_candidates', 'sample_candidates']
+           'EvalResult', 'result_rows', 'format_table', 'plot_results', 'machine_error', 'make_teacher_cache', 'stitch',
+           'evaluate', 'Evaluator', 'EvaluatorProtocol', 'zoo_candidates', 'sample_candidates']
 
 # %% ../nbs/08_evaluate.ipynb #61027d70
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +210,10 @@ def _calib_set(data: DataSplits, n_calib: int) -> ImageSet:
         raise ValueError(f"EvalConfig.n_calib={n_calib} but the calibration split holds only {len(data.calib)} images")
     return data.calib if n_calib == len(data.calib) else data.calib.subset(torch.arange(n_calib))
 
+def machine_error(e: BaseException) -> bool:
+    "True for a failure of the machine, not of the candidate (I/O such as a full disk, host memory, the database): never a result."
+    return isinstance(e, (OSError, MemoryError, sqlite3.OperationalError))
+
 def _is_oom(e: BaseException) -> bool:
     "True for a CUDA (or CPU allocator) out-of-memory error."
     return isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e).lower()
@@ -306,7 +310,7 @@ def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = Ev
                 cost['latency_ms'] = measure_latency(net, in_shape, cfg.latency_batch, cfg.latency_repeats,
                                                      cfg.latency_warmup, device, dtype, cfg.channels_last)
     except Exception as e:
-        if raise_errors: raise
+        if raise_errors or machine_error(e): raise  # a full disk is not the candidate's fault: stop, retry on resume
         error = f"{'out of memory' if _is_oom(e) else type(e).__name__}: {e}"[:2000]
     finally:
         del net

@@ -529,6 +529,21 @@ class _Run:
         self.progress = {s: ck.get('strategies', {}).get(s) or dict(evaluated=[], hv=[], state=None, done=False)
                          for s in config.strategies}
         for prog in self.progress.values(): prog.setdefault('versions', []); prog.setdefault('adaptations', [])
+        self.known = ck.get('known', {})  # key -> [genome, candidate, strategy] of every evaluation: what a damaged line held
+        self._restore_lost()
+
+    def _restore_lost(self) -> None:
+        "Evaluate again the candidates whose archive lines were damaged (named in a warning), or say why that cannot be done."
+        lost = list(dict.fromkeys(k for p in self.progress.values() for k in p['evaluated'] if k not in self.archive))
+        if not lost: return
+        where = f"{self.archive.path} (damaged line(s) {', '.join(map(str, self.archive.damaged[:10])) or 'none'})"
+        if unknown := [k for k in lost if k not in self.known]:
+            raise ValueError(f"{where} lacks {len(unknown)} evaluated candidate(s), and checkpoint.json does not say what they "
+                             "were (an older modulenas wrote it): restore the file from a copy, or start the run in a new folder")
+        warnings.warn(f"{where}: the {len(lost)} candidate(s) that could not be read are evaluated again", stacklevel=3)
+        for strategy in dict.fromkeys(self.known[k][2] for k in lost):
+            todo = [(Candidate.from_dict(self.known[k][1]), self.known[k][0]) for k in lost if self.known[k][2] == strategy]
+            self._evaluate_todo(todo, strategy)
 
     def _cut_seeds(self) -> list:
         "Genomes of the parents' largest cuts that keep the parameter and FLOPs limits (see `cut_seeds`)."
@@ -575,21 +590,26 @@ class _Run:
     def evaluate(self, genomes: list, strategy: str, bar=None, versions: dict | None = None) -> list[dict]:
         "Archive records of `genomes` (built with the adapted modules `versions`) in order; only candidates missing from the archive are evaluated (and appended as each finishes)."
         cands = [apply_versions(decode(g, self.space), versions or {}) for g in genomes]
-        todo = list({c.key: (c, g) for c, g in zip(cands, genomes) if c.key not in self.archive}.values())
+        self._evaluate_todo(list({c.key: (c, g) for c, g in zip(cands, genomes) if c.key not in self.archive}.values()), strategy, bar)
+        missing = [c.key for c in cands if c.key not in self.archive]
+        if missing: raise RuntimeError(f"the evaluator returned no result for {len(missing)} candidate(s), e.g. {missing[0]}")
+        return [self.archive[c.key] for c in cands]
+
+    def _evaluate_todo(self, todo: list, strategy: str, bar=None) -> None:
+        "Evaluate the (candidate, genome) pairs of `todo` for `strategy`, appending each record to the archive as it finishes."
         def record(i, res):
             c, g = todo[i]
-            self.archive.add(dict(key=c.key, genome=[int(v) for v in g], candidate=c.to_dict(), result=res.to_dict(),
+            genome = [int(v) for v in g]
+            self.archive.add(dict(key=c.key, genome=genome, candidate=c.to_dict(), result=res.to_dict(),
                                   F=objective_values(res, self.objectives), G=constraint_values(res, self.cfg.limits),
                                   phase=strategy, n=len(self.archive)))
+            self.known[c.key] = [genome, c.to_dict(), strategy]
             self.n_evaluated += 1
             if bar is not None: bar.set_postfix(evaluated=self.n_evaluated, refresh=False)
         if todo:
             py, npst = random.getstate(), np.random.get_state()  # evaluation must not move any random stream
             try: _evaluate_batch(self.evaluator, [c for c, _ in todo], record)
             finally: random.setstate(py); np.random.set_state(npst)
-        missing = [c.key for c in cands if c.key not in self.archive]
-        if missing: raise RuntimeError(f"the evaluator returned no result for {len(missing)} candidate(s), e.g. {missing[0]}")
-        return [self.archive[c.key] for c in cands]
 
     def feasible_F(self, keys) -> np.ndarray:
         "Objective rows of the feasible candidates among `keys`."
@@ -603,7 +623,7 @@ class _Run:
     def save_checkpoint(self) -> None:
         "Write `checkpoint.json`: every strategy's state and progress, and the hypervolume's scales."
         ck = dict(format=2, hv_scales=None if self.scales is None else list(map(float, self.scales)), hv_ref=HV_REF,
-                  n_archive=len(self.archive), strategies=self.progress)
+                  n_archive=len(self.archive), strategies=self.progress, known=self.known)
         _write_json(self.dir/'checkpoint.json', ck)
 
 # %% ../nbs/09_search.ipynb #cb3f0f7e

@@ -149,3 +149,15 @@ def test_a_bug_is_a_traceback_and_a_request_to_report_it(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 1 and 'Traceback' in err and 'RuntimeError: an invariant broke' in err
     assert 'bug in modulenas' in err.strip().splitlines()[-1]
+
+
+def test_a_failure_of_the_machine_is_one_line_and_not_a_bug(monkeypatch, capsys):
+    "A full disk or a database error stops a command with one line that says what finished is kept, no traceback."
+    import sqlite3
+    from modulenas import cli
+    for exc in (OSError(28, 'No space left on device'), sqlite3.OperationalError('disk I/O error'), PermissionError(13, 'Permission denied')):
+        def failing(): raise exc
+        with pytest.raises(SystemExit) as e: cli._run_cli(failing)
+        err = capsys.readouterr().err
+        assert e.value.code == 1 and 'Traceback' not in err and str(exc) in err and 'bug' not in err
+        assert 'run the same command again' in err

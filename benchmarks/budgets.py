@@ -6,8 +6,8 @@ Per budget (parameters, or CPU latency of one image), these networks are fine-tu
 the same batch, each with several seeds, and scored once on the test half of CIFAR-10's test set:
 
 - modulenas: the best new network under the budget from NSGA-II searches of error and parameters (one unconstrained,
-  one constrained to the budget and started from the parents and, for each parent too large, its largest cut that fits:
-  `SearchConfig.seed_cuts`), scored on the validation half (which no parent was trained on), every candidate, parents included, given the same treatment
+  one constrained to the budget, in which any stage may be left out, started from the parents and, for each parent too
+  large, its largest cut that fits: `SearchConfig(drop_stages=True, seed_cuts=True)`), scored on the validation half (which no parent was trained on), every candidate, parents included, given the same treatment
   (adapters fitted where modules meet, BatchNorm downstream of the first adapter, and a classifier refit offered to
   all: `EvalConfig(head_for='all')`);
 - parent: the best parent that fits (by the same validation score), where one does;
@@ -113,7 +113,7 @@ def run_search(folder: Path, kb, evaluator, args: dict, budget: dict | None = No
     limit = {} if budget is None else {'max_params' if budget['metric'] == 'params' else 'max_latency_ms': budget['value']}
     n_gen = args['n_gen'] if budget is None else args['constrained_n_gen']  # far below the parents, feasibility takes a while
     cfg = SearchConfig(objectives=('error', 'params'), pop_size=args['pop_size'], n_gen=n_gen, seed=args['seed'],
-                       strategies=('nsga2',), **limit)
+                       strategies=('nsga2',), drop_stages=budget is not None, **limit)  # under a budget any stage may go
     return search(folder, kb, evaluator, cfg, progress=args['progress'])
 
 
@@ -470,7 +470,7 @@ def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', s
     if n_test: data = dataclasses.replace(data, test=data.test.subset(torch.arange(min(n_test, len(data.test)))))
     evaluator = Evaluator(kb, data, eval_config(args), dev)
     res = run_search(out/'search', kb, evaluator, args)
-    searched = {b['name']: run_search(out/f"search-{b['name'].replace(' ', '')}-g{constrained_n_gen}", kb, evaluator, args, b)
+    searched = {b['name']: run_search(out/f"search-{b['name'].replace(' ', '')}-g{constrained_n_gen}-cuts-drop", kb, evaluator, args, b)
                 for b in blist}
     largest = max(b['value'] for b in blist) if all(b['metric'] == 'params' for b in blist) else math.inf
     cut_recs = [dict(r, key=k) for k, r in score_cuts(out, kb, evaluator, largest).items()]
@@ -493,7 +493,7 @@ def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', s
     report = dict(args={k: v for k, v in args.items() if k != 'progress'}, budgets=blist, plans=plans,
                   data_note=DATA_NOTE.format(loss=loss, n_val=len(data.val), n_test=len(data.test)),
                   summary=summary, comparisons=comps, n_primary=sum(c['primary'] for c in comps),
-                  parents_untrained=untrained, search=dict(evaluations=len(res.archive), cuts_scored=len(cut_recs), constrained={k: dict(evaluations=len(r.archive), seeded_with=[c.name for c in cut_seeds(kb, kb.models(), r.config.limits, search_space(kb))] if r.config.seed_cuts else []) for k, r in searched.items()}),
+                  parents_untrained=untrained, search=dict(evaluations=len(res.archive), cuts_scored=len(cut_recs), constrained={k: dict(evaluations=len(r.archive), seeded_with=[c.name for c in cut_seeds(kb, kb.models(), r.config.limits, search_space(kb, drop_stages=r.config.drop_stages))] if r.config.seed_cuts else []) for k, r in searched.items()}),
                   training_steps=dict(total=int(sum(r['steps'] for r in jobs.rows.values())),
                                       per_network=steps, reference=steps * reference_mult),
                   seconds=dict(this_call=time.perf_counter() - t0, training=sum(r['wall_s'] for r in jobs.rows.values())),

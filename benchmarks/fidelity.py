@@ -10,7 +10,22 @@ spread over sizes (drawn several times over, then taken evenly along the paramet
   family  (famNN)  modules of two architectures in one network (ShuffleNet and ResNet modules),
   lineage (linNN)  modules of two lineages of one architecture (the two ResNet lineages), no other architecture,
   within  (mixNN)  modules of one lineage only.
+  edit    (editNN) near-parent edits, where a search ends up: one parent with one block swapped for another
+                   parent's block of the same resolutions, one block dropped, or one block repeated.
 A group the knowledge base cannot supply (no second architecture, no second lineage) stays empty, and the run says so.
+
+Treatments: the same candidate scored after different adaptations to the calibration images, so that the default
+is chosen by measurement: acc_stitched (today's: BatchNorm downstream of the first adapter, a classifier refit
+offered only to candidates with an adapter), acc_head_all (the refit offered to every candidate, no BatchNorm
+re-estimation), acc_bn_only (BatchNorm only), acc_both (both, for every candidate, parents included) and
+acc_both_more (both, on --calib-more calibration images). The treatment with the best tau on the mixtures and edits
+is named, each compared with today's default by a paired bootstrap of the difference of taus.
+
+Baselines native to inherited weights stand beside params, NASWOT and synflow: the mean R^2 of the fitted adapters,
+minus the number of seams (neighbouring modules of different parents) and the mean raw accuracy of the parents the
+modules come from. The verdict is given on the mixtures alone (the parents, near the top both ways, would lift it);
+tau is also reported on the edits and on mixtures and edits together. A stronger truth, --strong-steps of
+fine-tuning, is measured on --n-strong mixtures and edits drawn by the seed, and reported beside the 200-step truth.
 
 Protocol per candidate: `evaluate` without refinement gives the raw score and the stitched score with and without
 the closed-form classifier refit (`acc_stitched_nohead`, `acc_stitched`: the search's score). On a copy of the
@@ -22,9 +37,11 @@ Last, the candidate is stitched without the classifier refit and ALL its weights
 (SGD + Nesterov, linear warm-up, cosine decay, gradient clipping), then scored on the same validation split (by
 default half of the CIFAR-10 test set, which no parent was trained on): the ground truth.
 
-CPU (2 cores shared with other work; about 3 hours for the 30 candidates, most of it fine-tuning):
-    python benchmarks/fidelity.py --threads 1
-GPU:  python benchmarks/fidelity.py --device cuda --steps 1000 --n-val 5000
+CPU (2 cores; about 4 hours for the 42 candidates at 200 steps, and about 2.5 more for the 12 at 2,000 steps,
+estimated from the per-step times of benchmarks/budgets.py):
+    python benchmarks/fidelity.py --threads 2 --out benchmarks/results/fidelity.json --png benchmarks/results/fidelity.png
+Without the stronger truth (about 4 hours):   python benchmarks/fidelity.py --strong-steps 0
+GPU:  python benchmarks/fidelity.py --device cuda --steps 1000 --strong-steps 5000 --n-val 5000
 
 Results are written after every candidate; running the same command again resumes where it stopped. The
 fine-tuned accuracies (the slow part) are also kept in OUT.truth.json, by candidate and fine-tuning settings, so
@@ -51,18 +68,25 @@ from proxies import naswot, synflow
 BASE_SCORES = ('acc_raw', 'acc_stitched_nohead', 'acc_stitched')
 SEARCH_SCORE = 'acc_stitched'                 # what the search ranks by
 BASELINES = ('params', 'naswot', 'synflow')   # the scores the search's score has to beat
-GROUPS = ('parent', 'family', 'lineage', 'within')
-PREFIX = dict(family='fam', lineage='lin', within='mix')
-TRUTH_ARGS = ('models', 'steps', 'batch', 'lr', 'optimizer', 'warmup', 'clip_grad', 'n_calib', 'n_val', 'device', 'seed',
-              'protocol')
+INHERITED = ('adapter_r2_mean', 'neg_seams', 'parent_acc_mean')  # baselines native to inherited weights
+# the treatments a candidate may be given before it is scored (EvalConfig changes); 'acc_stitched' is today's default
+TREATMENTS = dict(head_all=dict(recalibrate='off', head_for='all'),   # classifier refit offered to all, no BatchNorm
+                  bn_only=dict(fit_head=False),                      # BatchNorm downstream of the first seam only
+                  both=dict(head_for='all'),                         # both, for every candidate, parents included
+                  both_more=dict(head_for='all'))                    # both, on --calib-more calibration images
+GROUPS = ('parent', 'family', 'lineage', 'within', 'edit')
+MIXTURES = ('family', 'lineage', 'within')
+PREFIX = dict(family='fam', lineage='lin', within='mix', edit='edit')
+TRUTH_ARGS = ('models', 'steps', 'batch', 'lr', 'optimizer', 'warmup', 'clip_grad', 'n_calib', 'calib_more', 'n_val', 'device',
+              'seed', 'protocol')
 TRUTH_FIELDS = ('acc_finetuned', 'loss_first', 'loss_last', 'finetune_s')
 TARGET_TAU = 0.7
 TOP_K = 5
 
 
 def score_names(refine_steps) -> tuple:
-    "Every score a run reports: raw, stitched without and with the classifier refit, refined, then the baselines."
-    return (*BASE_SCORES, *(f'acc_refined_{k}' for k in refine_steps), *BASELINES)
+    "Every score a run reports: raw, stitched without and with the classifier refit, each treatment, refined, the baselines."
+    return (*BASE_SCORES, *(f'acc_{t}' for t in TREATMENTS), *(f'acc_refined_{k}' for k in refine_steps), *BASELINES, *INHERITED)
 
 
 # ----------------------------------------------------------------------------------------------- the candidate pool
@@ -165,8 +189,46 @@ def draw_group(kb, group: str, n: int, seed: int, taken: set, recs: dict, lineag
     return [dataclasses.replace(c, name=f'{PREFIX[group]}{i + 1:02d}') for i, c in enumerate(picked)]
 
 
+def near_parent_edit(kb, parent: str, op: str, rng, recs: dict) -> Candidate | None:
+    """`parent` with one edit of its body: 'swap' one block for a block of another parent with the same input and
+    output resolution, 'drop' one block, or 'repeat' one block whose input and output shapes agree. None if invalid."""
+    full = from_parent(kb, parent)
+    body = list(full.body)
+    i = int(rng.integers(len(body)))
+    r = recs[body[i]]
+    if op == 'drop':
+        if len(body) < 2: return None
+        del body[i]
+    elif op == 'repeat':
+        same = [j for j, m in enumerate(body) if tuple(recs[m].in_shape) == tuple(recs[m].out_shape)]
+        if not same: return None
+        j = int(rng.choice(same)); body.insert(j, body[j]); i = j
+    elif op == 'swap':
+        others = sorted(m for m, o in recs.items() if o.kind == 'body' and o.parent != parent
+                        and (o.in_reduction, o.out_reduction) == (r.in_reduction, r.out_reduction))
+        if not others: return None
+        body[i] = str(rng.choice(others))
+    else: raise ValueError(f"unknown edit {op!r}")
+    c = Candidate(full.stem, tuple(body), full.head)
+    try: validate(c, kb)
+    except InvalidCandidate: return None
+    return c
+
+
+def draw_edits(kb, n: int, seed: int, taken: set, recs: dict, max_tries: int = 100) -> list[Candidate]:
+    "`n` distinct near-parent edits not in `taken`, the three kinds of edit and the parents taken in turn."
+    rng, found, parents, ops = np.random.default_rng([seed, GROUPS.index('edit')]), {}, sorted(kb.models()), ('swap', 'drop', 'repeat')
+    for t in range(max_tries * max(n, 1)):
+        if len(found) >= n: break
+        op, parent = ops[t % 3], parents[(t // 3) % len(parents)]
+        c = near_parent_edit(kb, parent, op, rng, recs)
+        if c is None or c.key in taken or c.key in found: continue
+        found[c.key] = dataclasses.replace(c, name=f"edit{len(found) + 1:02d}")
+    return list(found.values())
+
+
 def build_pool(kb, n_family: int = 12, n_lineage: int = 6, n_within: int = 5, seed: int = 0,
-               oversample: int = 4) -> tuple[list[Candidate], dict, list[str]]:
+               oversample: int = 4, n_edits: int = 0) -> tuple[list[Candidate], dict, list[str]]:
     "The candidates (every parent, then the mixtures of each group), their group by key, and notes on empty groups."
     recs, lineages = module_records(kb), {p: lineage_of(kb, p) for p in kb.models()}
     cands = zoo_candidates(kb)
@@ -181,6 +243,10 @@ def build_pool(kb, n_family: int = 12, n_lineage: int = 6, n_within: int = 5, se
         elif len(drawn) < n: notes.append(f"only {len(drawn)} of {n} {group} mixtures could be drawn")
         cands += drawn
         groups |= {c.key: group for c in drawn}
+    edits = draw_edits(kb, n_edits, seed, set(groups), recs)
+    if len(edits) < n_edits: notes.append(f"only {len(edits)} of {n_edits} near-parent edits could be made")
+    cands += edits
+    groups |= {c.key: 'edit' for c in edits}
     return cands, groups, notes
 
 
@@ -189,7 +255,8 @@ def build_pool(kb, n_family: int = 12, n_lineage: int = 6, n_within: int = 5, se
 def stitched_net(cand, ev: Evaluator, fit_head: bool):
     "`cand` assembled and stitched as the evaluator does it, with or without the closed-form classifier refit."
     net = prepare_net(assemble(cand, ev.kb, device=ev.device), ev.device, ev.config.channels_last)
-    _, head = stitch(net, ev.kb, ev.data.calib, ev.teacher_cache, dataclasses.replace(ev.config, fit_head=fit_head),
+    calib = ev.data.calib if len(ev.data.calib) == ev.config.n_calib else ev.data.calib.subset(torch.arange(ev.config.n_calib))
+    _, head = stitch(net, ev.kb, calib, ev.teacher_cache, dataclasses.replace(ev.config, fit_head=fit_head),
                      ev.device)
     return net, head
 
@@ -230,11 +297,29 @@ def finetuned_accuracy(net, ev: Evaluator, steps: int, lr: float, batch: int, op
     return acc, hist
 
 
+def seams(c: Candidate) -> int:
+    "Places where neighbouring modules of `c` come from different parents."
+    src = [m.split(':')[0] for m in c.ids]
+    return sum(a != b for a, b in zip(src, src[1:]))
+
+
+def treated_scores(c: Candidate, treated: dict) -> dict:
+    "The score of `c` under each treatment (an evaluator per treatment), None where it failed."
+    out = {}
+    for name, tev in treated.items():
+        r = tev.evaluate(c, raise_errors=False)
+        out[f'acc_{name}'], out[f'{name}_s'] = (r.acc_stitched if r.ok else None), r.wall_s
+    return out
+
+
 def score_candidate(c: Candidate, group: str, ev: Evaluator, truth: TruthCache, refine_steps, proxy_batch: int,
-                    ft: dict, seed: int) -> dict:
-    "One result row: the cheap scores, the proxies and the fine-tuned accuracy (from `truth` when known) of `c`."
+                    ft: dict, seed: int, treated: dict | None = None, strong: TruthCache | None = None,
+                    strong_ft: dict | None = None) -> dict:
+    """One result row: the cheap scores (under each treatment of `treated` too), the proxies and the fine-tuned
+    accuracy (from `truth` when known) of `c`; with `strong`, also its accuracy after the longer fine-tuning."""
     res = ev.evaluate(c, raise_errors=False)
-    gt, err, refined, proxies, nohead = {}, res.error, {}, {}, None
+    gt, err, refined, proxies, nohead, strong_row = {}, res.error, {}, {}, None, {}
+    treatments = treated_scores(c, treated or {}) if res.ok else {}
     if res.ok:
         try:
             net, _ = stitched_net(c, ev, fit_head=False)
@@ -249,20 +334,33 @@ def score_candidate(c: Candidate, group: str, ev: Evaluator, truth: TruthCache, 
                 gt = dict(acc_finetuned=acc_ft, loss_first=hist[0], loss_last=hist[-1],
                           finetune_s=time.perf_counter() - t1)
                 truth.put(c.key, gt)
+            if strong is not None:
+                strong_row = strong.get(c.key)
+                if strong_row is None:
+                    t2 = time.perf_counter()
+                    long_net, _ = stitched_net(c, ev, fit_head=False)
+                    acc_long, hist = finetuned_accuracy(long_net, ev, seed=seed, **strong_ft)
+                    strong_row = dict(acc_finetuned=acc_long, loss_first=hist[0], loss_last=hist[-1], finetune_s=time.perf_counter() - t2)
+                    strong.put(c.key, strong_row)
         except (FloatingPointError, RuntimeError, ValueError) as e: err = f"scoring: {type(e).__name__}: {e}"
     return dict(name=c.name, group=group, key=c.key, candidate=c.to_dict(), params=res.params, flops=res.flops,
                 adapters=len(res.adapter_r2), head_refit=res.head_refit, acc_raw=res.acc_raw,
-                acc_stitched_nohead=nohead, acc_stitched=res.acc_stitched, **refined, **proxies,
-                **{f: (gt or {}).get(f) for f in TRUTH_FIELDS}, eval_s=res.wall_s, error=err)
+                acc_stitched_nohead=nohead, acc_stitched=res.acc_stitched, **treatments, **refined, **proxies,
+                adapter_r2_mean=float(np.mean(res.adapter_r2)) if res.adapter_r2 else 1.0,
+                neg_seams=-seams(c), **{f: (gt or {}).get(f) for f in TRUTH_FIELDS},
+                acc_finetuned_strong=(strong_row or {}).get('acc_finetuned'), finetune_strong_s=(strong_row or {}).get('finetune_s'),
+                eval_s=res.wall_s, error=err)
 
 
 # -------------------------------------------------------------------------------------------------- the statistics
 
-def paired(rows: list[dict], score: str) -> tuple[np.ndarray, np.ndarray, list]:
+def _finite(r: dict, k: str) -> bool: return isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
+
+
+def paired(rows: list[dict], score: str, truth: str = 'acc_finetuned') -> tuple[np.ndarray, np.ndarray, list]:
     "(score, fine-tuned accuracy, names) over the rows where both are finite numbers."
-    ok = [r for r in rows if all(isinstance(r.get(k), (int, float)) and math.isfinite(r[k])
-                                 for k in (score, 'acc_finetuned'))]
-    return (np.array([r[score] for r in ok], dtype=float), np.array([r['acc_finetuned'] for r in ok], dtype=float),
+    ok = [r for r in rows if _finite(r, score) and _finite(r, truth)]
+    return (np.array([r[score] for r in ok], dtype=float), np.array([r[truth] for r in ok], dtype=float),
             [r['name'] for r in ok])
 
 
@@ -294,16 +392,59 @@ def top_k_recall(x: np.ndarray, y: np.ndarray, names: list, k: int = TOP_K) -> f
     return len(best(x) & best(y)) / k
 
 
-def fidelity_stats(rows: list[dict], scores, draws: int = 2000, seed: int = 0) -> dict:
+def fidelity_stats(rows: list[dict], scores, draws: int = 2000, seed: int = 0, truth: str = 'acc_finetuned') -> dict:
     "Per score: Kendall's tau against the fine-tuned accuracy, its bootstrap 95% interval, top-5 recall, pairs used."
     out = dict(kendall_tau={}, tau_ci95={}, top5_recall={}, n_pairs={})
     for s in scores:
-        x, y, names = paired(rows, s)
+        x, y, names = paired(rows, s, truth)
         out['kendall_tau'][s] = float(tau_b(x, y)) if len(x) >= 2 else float('nan')
         out['tau_ci95'][s] = tau_interval(x, y, draws, seed)
         out['top5_recall'][s] = top_k_recall(x, y, names)
         out['n_pairs'][s] = len(x)
     return out
+
+
+def tau_difference(rows: list[dict], a: str, b: str, draws: int = 2000, seed: int = 0, truth: str = 'acc_finetuned',
+                   level: float = 0.95) -> dict:
+    """tau(`a`) - tau(`b`) on the rows where both scores and the truth are known, with a paired bootstrap: both taus
+    computed on the same resampled candidates, so the interval is that of the difference; p two-sided."""
+    ok = [r for r in rows if _finite(r, a) and _finite(r, b) and _finite(r, truth)]
+    if len(ok) < 3: return dict(a=a, b=b, n=len(ok), diff=float('nan'), ci=[float('nan')] * 2, p=float('nan'))
+    xa, xb, y = (np.array([r[k] for r in ok], dtype=float) for k in (a, b, truth))
+    idx = np.random.default_rng(seed).integers(0, len(ok), size=(draws, len(ok)))
+    d = tau_b(xa[idx], y[idx]) - tau_b(xb[idx], y[idx])
+    d = d[np.isfinite(d)]
+    lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)]) if len(d) else (float('nan'),) * 2
+    p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())) if len(d) else float('nan')
+    return dict(a=a, b=b, n=len(ok), diff=float(tau_b(xa, y) - tau_b(xb, y)), ci=[float(lo), float(hi)], p=float(p))
+
+
+def add_parent_accuracy(rows: list[dict], score: str = 'acc_raw') -> None:
+    "Each row's `parent_acc_mean`: the mean `score` of the parents its modules come from (one term per module)."
+    own = {r['name']: r.get(score) for r in rows if r.get('group') == 'parent'}
+    for r in rows:
+        c = r['candidate']
+        accs = [own.get(m.split(':')[0]) for m in (c['stem'], *c['body'], c['head'])]
+        r['parent_acc_mean'] = float(np.mean(accs)) if accs and all(isinstance(v, (int, float)) for v in accs) else None
+
+
+def subsets(rows: list[dict]) -> dict:
+    "The rows of each part of the pool the verdicts are given on."
+    return dict(all=rows, mixtures=[r for r in rows if r.get('group') in MIXTURES],
+                edits=[r for r in rows if r.get('group') == 'edit'],
+                searched=[r for r in rows if r.get('group') in (*MIXTURES, 'edit')])
+
+
+def choose_treatment(rows: list[dict], draws: int = 2000, seed: int = 0) -> dict:
+    """The treatment whose score ranks the mixtures and near-parent edits (where a search goes) best by tau against the
+    fine-tuned accuracy; each compared with today's default (`acc_stitched`) by a paired bootstrap."""
+    part = subsets(rows)['searched']
+    cands = ('acc_stitched', *(f'acc_{t}' for t in TREATMENTS), 'acc_raw')
+    taus = {t: tau_b(*paired(part, t)[:2]) if len(paired(part, t)[0]) > 1 else float('nan') for t in cands}
+    taus = {t: float(v) for t, v in taus.items()}
+    best = max((t for t in cands if math.isfinite(taus[t])), key=lambda t: taus[t], default='acc_stitched')
+    return dict(taus=taus, best=best, against_default=[tau_difference(part, t, 'acc_stitched', draws, seed)
+                                                     for t in cands if t != 'acc_stitched'])
 
 
 def verdict(stats: dict, score: str = SEARCH_SCORE, baselines=BASELINES, target: float = TARGET_TAU) -> dict:
@@ -332,7 +473,8 @@ def score_seconds(rows: list[dict], refine_steps) -> dict:
     base = med(lambda r: r['eval_s'])
     out = {s: base for s in BASE_SCORES}
     out |= {f'acc_refined_{k}': med(lambda r: r['eval_s'] + r.get(f'refine_s_{k}', 0)) for k in refine_steps}
-    return out | dict(params=0.0, naswot=med(lambda r: r['naswot_s']), synflow=med(lambda r: r['synflow_s']))
+    out |= {f'acc_{t}': med(lambda r: r.get(f'{t}_s') or 0.0) for t in TREATMENTS}
+    return out | dict(params=0.0, naswot=med(lambda r: r['naswot_s']), synflow=med(lambda r: r['synflow_s'])) | dict.fromkeys(INHERITED, 0.0)
 
 
 def group_rows(rows: list[dict], score: str = SEARCH_SCORE) -> list[dict]:
@@ -366,7 +508,7 @@ def plot(rows: list[dict], taus: dict, path: str, scores):
     "Scatter of each score against the fine-tuned accuracy, one panel per score, points coloured by group."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    colours = dict(parent='crimson', family='tab:blue', lineage='tab:green', within='tab:orange')
+    colours = dict(parent='crimson', family='tab:blue', lineage='tab:green', within='tab:orange', edit='tab:purple')
     ncols = min(4, len(scores)); nrows = -(-len(scores) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), sharey=True, squeeze=False)
     for ax in axes.flat[len(scores):]: ax.axis('off')
@@ -411,10 +553,10 @@ def _progress_line(i: int, n: int, row: dict, scores) -> str:
             f"{'  ' + row['error'] if row['error'] else ''}")
 
 
-def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=200, batch=128, lr=0.02,
+def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, n_edits=12, steps=200, batch=128, lr=0.02,
          optimizer='sgd', warmup=0.1, clip_grad=2.0, refine_steps=(10, 20, 30, 50), refine_lr=1e-3, refine_bn='batch',
-         n_calib=1000, n_val=2000, proxy_batch=64, draws=2000, device='cpu', seed=0, threads=None,
-         out='runs/fidelity.json', png='runs/fidelity.png', protocol='test-half'):
+         n_calib=1000, calib_more=4000, n_val=2000, proxy_batch=64, strong_steps=2000, n_strong=12, draws=2000, device='cpu',
+         seed=0, threads=None, out='runs/fidelity.json', png='runs/fidelity.png', protocol='test-half'):
     "Cheap scores, training-free proxies and fine-tuned accuracy of the candidate pool, and how well they agree."
     if threads: torch.set_num_threads(threads)
     dev = as_device(device)
@@ -422,19 +564,26 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=2
     if not refine_steps or min(refine_steps) < 1: raise SystemExit('error: --refine-steps needs positive step counts')
     if not 2 <= proxy_batch <= n_calib: raise SystemExit('error: --proxy-batch must be between 2 and --n-calib')
     scores = score_names(refine_steps)
-    args = dict(kb=kb, models=models, n_family=n_family, n_lineage=n_lineage, n_within=n_within, steps=steps,
+    if calib_more < n_calib: raise SystemExit('error: --calib-more must be at least --n-calib')
+    args = dict(kb=kb, models=models, n_family=n_family, n_lineage=n_lineage, n_within=n_within, n_edits=n_edits,
+                calib_more=calib_more, strong_steps=strong_steps, n_strong=n_strong, steps=steps,
                 batch=batch, lr=lr, optimizer=optimizer, warmup=warmup, clip_grad=clip_grad,
                 refine_steps=list(refine_steps), refine_lr=refine_lr, refine_bn=refine_bn, n_calib=n_calib,
                 n_val=n_val, proxy_batch=proxy_batch, device=device, seed=seed, protocol=protocol)
     set_seed(seed)
     knowledge = open_kb(kb, [m.strip() for m in models.split(',') if m.strip()])
-    cands, groups, notes = build_pool(knowledge, n_family, n_lineage, n_within, seed)
+    cands, groups, notes = build_pool(knowledge, n_family, n_lineage, n_within, seed, n_edits=n_edits)
     counts = {g: sum(v == g for v in groups.values()) for g in GROUPS}
     print(f"pool: {len(cands)} candidates: " + ', '.join(f'{n} {g}' for g, n in counts.items()), flush=True)
     for note in notes: print(f"note: {note}", flush=True)
-    data = get_splits('cifar10', n_calib=n_calib, n_val=n_val, seed=seed, protocol=protocol)
-    ev = Evaluator(knowledge, data, EvalConfig(n_calib=n_calib, seed=seed, latency_repeats=0, refine_lr=refine_lr,
-                                               refine_bn=refine_bn), dev)
+    data = get_splits('cifar10', n_calib=calib_more, n_val=n_val, seed=seed, protocol=protocol)
+    base_cfg = EvalConfig(n_calib=n_calib, seed=seed, latency_repeats=0, refine_lr=refine_lr, refine_bn=refine_bn)
+    ev = Evaluator(knowledge, data, base_cfg, dev)
+    treated = {t: Evaluator(knowledge, data, dataclasses.replace(base_cfg, keep_adapters=False, **kw,
+                                                                 **(dict(n_calib=calib_more) if t == 'both_more' else {})), dev)
+               for t, kw in TREATMENTS.items()}
+    others = sorted((c for c in cands if groups[c.key] != 'parent'), key=lambda c: c.key)
+    strong_keys = {others[i].key for i in np.random.default_rng([seed, 7]).permutation(len(others))[:n_strong]} if strong_steps else set()
     prev = json.loads(Path(out).read_text()) if Path(out).exists() else {}
     done = {r['key']: r for r in prev.get('rows', [])} if prev.get('args') == args else {}
     truth = TruthCache(Path(out).with_suffix('.truth.json'), {k: args[k] for k in TRUTH_ARGS})
@@ -442,20 +591,31 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=2
         for r in prev.get('rows', []):
             if r.get('acc_finetuned') is not None and truth.get(r['key']) is None: truth.put(r['key'], r)
     ft = dict(steps=steps, lr=lr, batch=batch, optimizer=optimizer, warmup=warmup, clip_grad=clip_grad)
+    strong_ft = dict(ft, steps=strong_steps)
+    strong = TruthCache(Path(out).with_suffix(f'.truth-{strong_steps}.json'), {**truth.settings, 'steps': strong_steps})
     pool = dict(counts=counts, notes=notes)
     rows, t_start = [], time.perf_counter()
     for i, c in enumerate(cands):
         if c.key in done: rows.append(done[c.key]); continue
-        rows.append(row := score_candidate(c, groups[c.key], ev, truth, refine_steps, proxy_batch, ft, seed))
+        rows.append(row := score_candidate(c, groups[c.key], ev, truth, refine_steps, proxy_batch, ft, seed, treated,
+                                           strong if c.key in strong_keys else None, strong_ft))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(dict(args=args, pool=pool, rows=rows, complete=False), indent=1))
         print(_progress_line(i + 1, len(cands), row, scores), flush=True)
-    mixtures = [r for r in rows if r['group'] != 'parent']
-    stats, stats_mix = fidelity_stats(rows, scores, draws, seed), fidelity_stats(mixtures, scores, draws, seed)
-    cost, v = score_seconds(rows, refine_steps), verdict(stats)
+    add_parent_accuracy(rows)
+    parts = subsets(rows)
+    stats, stats_mix = fidelity_stats(rows, scores, draws, seed), fidelity_stats(parts['mixtures'], scores, draws, seed)
+    by_part = {k: fidelity_stats(v, scores, draws, seed) for k, v in parts.items() if k not in ('all', 'mixtures')}
+    strong_rows = [r for r in rows if _finite(r, 'acc_finetuned_strong')]
+    strong_stats = fidelity_stats(strong_rows, (*scores, 'acc_finetuned'), draws, seed, truth='acc_finetuned_strong')
+    cost = score_seconds(rows, refine_steps)
+    v, v_all = verdict(stats_mix, baselines=BASELINES + INHERITED), verdict(stats, baselines=BASELINES + INHERITED)
     groups = group_rows(rows)
+    choice = choose_treatment(rows, draws, seed)
     report = dict(args=args, draws=draws, pool=pool, rows=rows, **stats,
-                  **{f'{k}_mixtures': d for k, d in stats_mix.items()}, score_s_median=cost, verdict=v, by_group=groups,
+                  **{f'{k}_mixtures': d for k, d in stats_mix.items()}, by_part=by_part, score_s_median=cost,
+                  verdict=v, verdict_all=v_all, by_group=groups, treatment=choice,
+                  strong=dict(steps=strong_steps, n=len(strong_rows), **strong_stats),
                   complete=True, total_s=time.perf_counter() - t_start)
     Path(out).write_text(json.dumps(report, indent=1))
     plot(rows, stats['kendall_tau'], png, scores)
@@ -466,7 +626,18 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, steps=2
     print()
     print(format_table(summary_rows(stats, stats_mix, cost)))
     print(format_table(groups))
-    print(verdict_line(v))
+    print(f"on the mixtures alone: {verdict_line(v)}")
+    print(f"on every candidate, parents included: {verdict_line(v_all)}")
+    for part, st in by_part.items():
+        t, (lo, hi) = st['kendall_tau'][SEARCH_SCORE], st['tau_ci95'][SEARCH_SCORE]
+        print(f"{part}: tau({SEARCH_SCORE}) = {t:.3f} [{lo:.3f}, {hi:.3f}] over {st['n_pairs'][SEARCH_SCORE]} candidates")
+    if strong_rows:
+        t = strong_stats['kendall_tau']
+        print(f"against {strong_steps} fine-tuning steps ({len(strong_rows)} candidates): tau({SEARCH_SCORE}) = "
+              f"{t[SEARCH_SCORE]:.3f}; the {steps}-step truth itself = {t['acc_finetuned']:.3f}")
+    print(f"treatment ranking the mixtures and edits best: {choice['best']} (tau {choice['taus'][choice['best']]:.3f}); "
+          "against today's default (acc_stitched), paired bootstrap: " + '; '.join(
+              f"{d['a']} {d['diff']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p={d['p']:.3f}" for d in choice['against_default']))
     print(f'wrote {out} and {png}')
     return report
 
@@ -480,6 +651,7 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--n-family', type=int, default=12, help='mixtures of two architectures (ShuffleNet + ResNet)')
     ap.add_argument('--n-lineage', type=int, default=6, help='mixtures of the two ResNet lineages')
     ap.add_argument('--n-within', type=int, default=5, help='mixtures within one lineage')
+    ap.add_argument('--n-edits', type=int, default=12, help='near-parent edits (one block swapped, dropped or repeated)')
     ap.add_argument('--steps', type=int, default=200, help='fine-tuning steps, the same for every candidate')
     ap.add_argument('--batch', type=int, default=128, help='fine-tuning batch size')
     ap.add_argument('--lr', type=float, default=0.02, help='fine-tuning peak learning rate')
@@ -491,6 +663,9 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--refine-lr', type=float, default=1e-3, help='learning rate of the refinement (Adam)')
     ap.add_argument('--refine-bn', type=str, default='batch', help="BatchNorm during refinement: batch or frozen")
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
+    ap.add_argument('--calib-more', type=int, default=4000, help="calibration images of the treatment 'both_more'")
+    ap.add_argument('--strong-steps', type=int, default=2000, help='fine-tuning steps of the stronger truth (0: none)')
+    ap.add_argument('--n-strong', type=int, default=12, help='candidates (mixtures and edits, drawn by the seed) given the stronger truth')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images')
     ap.add_argument('--proxy-batch', type=int, default=64, help='calibration images NASWOT is computed on')
     ap.add_argument('--draws', type=int, default=2000, help='bootstrap resamples of the tau intervals')

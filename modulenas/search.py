@@ -9,7 +9,7 @@ Docs: https://modulenas.github.io/modulenas/search.html.md"""
 
 # %% ../nbs/09_search.ipynb #86b9e1e4
 from __future__ import annotations
-import dataclasses, datetime, importlib, importlib.machinery, importlib.metadata, importlib.util, json, os, platform, random, re, sys, traceback, warnings
+import dataclasses, datetime, importlib, math, importlib.machinery, importlib.metadata, importlib.util, json, os, platform, random, re, sys, traceback, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -59,8 +59,11 @@ class SearchSpace(Record):
         return out
 
 # %% ../nbs/09_search.ipynb #4c6354c7
-def search_space(kb, parents: Sequence[str] | None = None) -> SearchSpace:
-    "The encoding of the mixtures of `parents`' modules (default: every network of `kb`)."
+def search_space(kb, # a knowledge base (or stand-in)
+                 parents: Sequence[str] | None = None, # the networks whose modules are mixed (default: every network of `kb`)
+                 drop_stages: bool = False, # every resolution stage may be left empty (else only those some parent lacks)
+                ) -> SearchSpace:
+    "The encoding of the mixtures of `parents`' modules."
     parents = tuple(sorted(parents or kb.models()))
     if not parents: raise ValueError("the knowledge base holds no networks to search over")
     recs = {p: _by_position(kb, p) for p in parents}
@@ -71,7 +74,7 @@ def search_space(kb, parents: Sequence[str] | None = None) -> SearchSpace:
                    for red in reductions)
     counts = [[sum(r.kind == 'body' and r.out_reduction == red for r in recs[p]) for p in parents] for red in reductions]
     depths = tuple(max(c) for c in counts)  # the deepest parent's modules per stage
-    optional = tuple(min(c) == 0 for c in counts)  # some parent has no module in the stage
+    optional = tuple(drop_stages or min(c) == 0 for c in counts)  # some parent has no module in the stage
     if not stems or not heads: raise ValueError(f"parents {parents} provide no stem or no head")
     return SearchSpace(stems, heads, stages, depths, parents, tuple(reductions), optional)
 
@@ -168,6 +171,7 @@ class SearchConfig(Record):
     parents: tuple | None = None  # networks whose modules are searched over (None: all of the knowledge base)
     seed_zoo: bool = True  # every strategy starts from the parents themselves
     seed_cuts: bool = True  # with a parameter or FLOPs limit, each parent that breaks it also seeds its largest cut that keeps it
+    drop_stages: bool = False  # any resolution stage may be left out (an adapter feeds the head): far below the parents' sizes
     strategies: tuple = ('nsga2', 'random')  # registered strategies, run one after the other at the same budget
     budget: int | None = None  # distinct candidates each strategy may ask for (None: pop_size * n_gen)
     max_params: float | None = None  # constraint: at most this many parameters
@@ -315,7 +319,15 @@ def parent_cuts(kb, # a knowledge base (or stand-in)
             if c.body != full.body: out.setdefault(c.key, c)
     return list(out.values())
 
-def _module_cost(kb, c: Candidate, what: str) -> int: return sum(getattr(kb.get(m), what) for m in c.ids)
+def _module_cost(kb, c: Candidate, what: str) -> int:
+    "Parameters or FLOPs of `c`: its modules', and the 1x1 adapters (with bias) wherever channels differ between neighbours."
+    recs = [kb.get(m) for m in c.ids]
+    total = sum(getattr(r, what) for r in recs)
+    for a, b in zip(recs, recs[1:]):
+        if a.out_channels != b.in_channels:
+            n = a.out_channels * b.in_channels + b.in_channels
+            total += n if what == 'params' else n * math.prod(a.out_shape[1:])
+    return total
 
 def _encodes(c: Candidate, space: SearchSpace) -> bool:
     "Whether `space` holds `c` as it is (a cut that drops a stage the space requires does not)."
@@ -327,7 +339,7 @@ def cut_seeds(kb, # a knowledge base (or stand-in)
               limits: dict, # `SearchConfig.limits`; only max_params and max_flops are looked at
               space: SearchSpace | None = None, # when given, only cuts this space encodes as they are
              ) -> list[Candidate]:
-    "For each of `parents` whose modules break a parameter or FLOPs limit, its largest cut whose modules keep them all."
+    "For each of `parents` that breaks a parameter or FLOPs limit, its largest cut that keeps them all (adapters counted)."
     caps = {w: limits[k] for k, w in (('max_params', 'params'), ('max_flops', 'flops')) if limits.get(k) is not None}
     fits = lambda c: all(_module_cost(kb, c, w) <= cap for w, cap in caps.items())
     out = []
@@ -512,7 +524,7 @@ class _Run:
             if not callable(getattr(evaluator, 'adapt', None)):
                 raise ValueError(f"adapt_every needs an evaluator that can fine-tune modules (modulenas.evaluate.Evaluator, "
                                  f"RayEvaluator), not {type(evaluator).__name__}")
-        self.space = search_space(kb, config.parents)
+        self.space = search_space(kb, config.parents, config.drop_stages)
         self.dir.mkdir(parents=True, exist_ok=True)
         for p in self.dir.glob('.*.tmp'):  # a write a crash cut short (the run holds its folder: no other writer)
             if _TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink(): p.unlink()

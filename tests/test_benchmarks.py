@@ -80,16 +80,21 @@ def test_fidelity(tmp_path, kb_dir):
         pytest.skip('weights of resnet20, chenyaofo_resnet20 or shufflenetv2_x0_5 not found in the shared zoo folder')
     out, png = tmp_path / 'fid.json', tmp_path / 'fid.png'
     args = ['--kb', kb_dir.with_name('kb_mixed'), '--models', MIXED, '--n-family', 1, '--n-lineage', 1, '--n-within', 1,
-            '--steps', 2, '--n-calib', 64, '--n-val', 128, '--refine-steps', '1,2', '--threads', 1,
-            '--out', out, '--png', png]
+            '--n-edits', 3, '--steps', 2, '--n-calib', 64, '--calib-more', 96, '--n-val', 128, '--refine-steps', '1,2',
+            '--strong-steps', 3, '--n-strong', 2, '--threads', 1, '--out', out, '--png', png]
     r = run_script('fidelity.py', *args)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     rows = {row['name']: row for row in report['rows']}
-    assert report['complete'] and len(rows) == 6 and png.exists() and report['pool']['notes'] == []
+    assert report['complete'] and len(rows) == 9 and png.exists() and report['pool']['notes'] == []
     assert {n: row['group'] for n, row in rows.items()} == {
         'chenyaofo_resnet20': 'parent', 'resnet20': 'parent', 'shufflenetv2_x0_5': 'parent',
-        'fam01': 'family', 'lin01': 'lineage', 'mix01': 'within'}
+        'fam01': 'family', 'lin01': 'lineage', 'mix01': 'within', 'edit01': 'edit', 'edit02': 'edit', 'edit03': 'edit'}
+    for name in ('edit01', 'edit02', 'edit03'):  # one block swapped, dropped or repeated: the rest is the parent's
+        c, parent = rows[name]['candidate'], rows[name]['candidate']['stem'].split(':')[0]
+        assert c['head'].startswith(parent) and sum(not m.startswith(parent) for m in c['body']) <= 1
+    assert rows['edit01']['neg_seams'] < 0 and rows['resnet20']['neg_seams'] == 0 and rows['resnet20']['adapter_r2_mean'] == 1.0
+    assert rows['resnet20']['parent_acc_mean'] == pytest.approx(rows['resnet20']['acc_raw'])
     parents_of = lambda row: {m.split(':')[0] for m in (row['candidate']['stem'], *row['candidate']['body'],
                                                         row['candidate']['head'])}
     fam = parents_of(rows['fam01'])
@@ -99,8 +104,8 @@ def test_fidelity(tmp_path, kb_dir):
     for row in rows.values():
         assert row['error'] is None and math.isfinite(row['naswot']) and row['synflow'] > 0
         assert row['naswot_s'] > 0 and row['synflow_s'] > 0 and 0 <= row['acc_finetuned'] <= 1
-    scores = {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_refined_1', 'acc_refined_2', 'params', 'naswot',
-              'synflow'}
+    scores = {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_more',
+              'acc_refined_1', 'acc_refined_2', 'params', 'naswot', 'synflow', 'adapter_r2_mean', 'neg_seams', 'parent_acc_mean'}
     for key in ('kendall_tau', 'tau_ci95', 'top5_recall', 'kendall_tau_mixtures', 'tau_ci95_mixtures',
                 'top5_recall_mixtures'):
         assert set(report[key]) == scores, key
@@ -111,15 +116,24 @@ def test_fidelity(tmp_path, kb_dir):
     pairs = [(row['acc_stitched'], row['acc_finetuned']) for row in rows.values()]
     assert report['kendall_tau']['acc_stitched'] == pytest.approx(stats.kendalltau(*zip(*pairs)).statistic)
     v = report['verdict']
-    assert v['score'] == 'acc_stitched' and set(v['baselines']) == {'params', 'naswot', 'synflow'}
+    assert v['score'] == 'acc_stitched' and set(v['baselines']) == {'params', 'naswot', 'synflow', 'adapter_r2_mean', 'neg_seams', 'parent_acc_mean'}
     assert v['passed'] == (v['tau'] >= 0.7 and all(v['lower'] > t for t in v['baselines'].values()))
     assert 'verdict: tau(acc_stitched)' in r.stdout and 'top-5 recall' in r.stdout
     row = rows['mix01']
     assert 0 < row['refine_s_1'] <= row['refine_s_2'] and 0 <= row['acc_refined_2'] <= 1
     assert report['score_s_median']['acc_refined_2'] >= report['score_s_median']['acc_stitched']
-    assert {g['group']: g['candidates'] for g in report['by_group']} == dict(parent=3, family=1, lineage=1, within=1)
+    assert {g['group']: g['candidates'] for g in report['by_group']} == dict(parent=3, family=1, lineage=1, within=1, edit=3)
+    assert 'on the mixtures alone: verdict' in r.stdout and report['verdict_all']['score'] == 'acc_stitched'
+    assert report['strong']['n'] == 2 and sum(row['acc_finetuned_strong'] is not None for row in rows.values()) == 2
+    assert all(row['group'] != 'parent' for row in rows.values() if row['acc_finetuned_strong'] is not None)
+    assert 'acc_finetuned' in report['strong']['kendall_tau']  # the 200-step truth against the stronger one
+    t = report['treatment']
+    assert t['best'] in t['taus'] and {d['a'] for d in t['against_default']} == {'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_more', 'acc_raw'}
+    for d in t['against_default']:
+        if math.isfinite(d['diff']): assert d['ci'][0] <= d['ci'][1] and 0 <= d['p'] <= 1
+    assert 'treatment ranking the mixtures and edits best' in r.stdout
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
-    assert r2.returncode == 0 and '[1/6]' not in r2.stdout
+    assert r2.returncode == 0 and '[1/9]' not in r2.stdout
     assert json.loads(out.read_text())['rows'] == report['rows']
     # the dna benchmark reads this pool: block scores against fine-tuned accuracy, then dna beside NSGA-II
     dna_out = tmp_path / 'dna.json'
@@ -127,7 +141,7 @@ def test_fidelity(tmp_path, kb_dir):
                     '--pop-size', 2, '--draws', 100, '--threads', 1, '--out', dna_out)
     assert r3.returncode == 0, r3.stderr
     dna = json.loads(dna_out.read_text())
-    assert 0 < dna['fidelity']['lined_up'] <= dna['fidelity']['n_rows'] == 6
+    assert 0 < dna['fidelity']['lined_up'] <= dna['fidelity']['n_rows'] == 9
     assert set(dna['fidelity']['stats']['kendall_tau']) == {'acc_stitched', 'dna_block', 'params'}
     assert all(r['dna_block'] <= 0 for r in dna['fidelity']['rows'])  # minus a sum of errors
     side = {row['strategy']: row for row in dna['side_by_side']}
@@ -142,7 +156,7 @@ def test_fidelity(tmp_path, kb_dir):
     learn = adwp['learning']
     assert learn['collected'] == 2 and learn['kept_adapters'] > 0 and learn['n_train'] + learn['n_held'] == learn['pairs']
     fid = adwp['fidelity']
-    assert len(fid['rows']) == 6 and set(fid['vs_finetuned'][0]['kendall_tau']) == {'acc_closed_form', 'acc_predicted', 'acc_stitched', 'params'}
+    assert len(fid['rows']) == 9 and set(fid['vs_finetuned'][0]['kendall_tau']) == {'acc_closed_form', 'acc_predicted', 'acc_stitched', 'params'}
     assert all(0 <= r[k] <= 1 for r in fid['rows'] for k in ('acc_closed_form', 'acc_predicted', 'acc_stitched'))
     parents = [r for r in fid['rows'] if r['group'] == 'parent']
     assert all(r['acc_closed_form'] == r['acc_predicted'] == r['acc_stitched'] for r in parents)  # nothing to stitch

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastcore.script import call_parse
 
-from .core import FolderBusy, shared_dir
+from .core import FolderBusy, check_environment, shared_dir
 from .zoo import list_models
 from .kb import KnowledgeBase, KnowledgeBaseError
 
@@ -30,7 +30,9 @@ def _fail(msg: str):
 
 def _run_cli(fn, *args):
     "Call `fn(*args)`: a `CLIError` (a user's mistake) becomes `error: ...` on stderr and exit status 2; anything else is a bug, shown with its traceback, exit status 1."
-    try: return fn(*args)
+    try:
+        check_environment()  # a MODULENAS_* variable that cannot be used is the user's to fix
+        return fn(*args)
     except (CLIError, FolderBusy) as e:  # a user's mistake, or a folder another process is writing
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     except (OSError, MemoryError, sqlite3.OperationalError) as e:  # the machine or the file system (a full disk, memory, permissions), not modulenas
@@ -38,7 +40,9 @@ def _run_cli(fn, *args):
               file=sys.stderr); sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to continue where it stopped", file=sys.stderr); sys.exit(130)
-    except Exception:
+    except Exception as e:
+        if isinstance(e, ValueError) and str(e).startswith('MODULENAS_'):  # an environment variable the user set
+            print(f"error: {e}", file=sys.stderr); sys.exit(2)
         traceback.print_exc()
         print("error: this is a bug in modulenas, not a mistake of yours: please report it with the traceback above "
               "(https://github.com/modulenas/modulenas/issues)", file=sys.stderr)

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, importlib.util, html, json, os, random, re, sys, tempfile, threading, time
+import contextlib, dataclasses, hashlib, importlib.util, html, json, math, os, random, re, sys, tempfile, threading, time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'as_device', 'usable_device', 'set_seed',
-           'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'no_links', 'save_figure', 'FolderBusy', 'folder_lock',
-           'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype', 'autocast', 'render_table',
-           'progress_bar']
+__all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'check_environment', 'as_device',
+           'usable_device', 'set_seed', 'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'no_links', 'save_figure',
+           'FolderBusy', 'folder_lock', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype',
+           'autocast', 'render_table', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -33,7 +33,9 @@ def shared_dir() -> Path | None:
 # %% ../nbs/00_core.ipynb #15a0f629
 def cache_dir(*parts: str) -> Path:
     "A folder under `$MODULENAS_CACHE` (default `~/.cache/modulenas`), created on demand."
-    root = Path(os.environ.get('MODULENAS_CACHE', '~/.cache/modulenas')).expanduser()
+    root = Path(os.environ.get('MODULENAS_CACHE') or '~/.cache/modulenas').expanduser()
+    if 'MODULENAS_CACHE' in os.environ and root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"MODULENAS_CACHE={os.environ['MODULENAS_CACHE']} names a file: point it at a folder (or unset it)")
     p = root.joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
@@ -62,8 +64,20 @@ def child_path(folder: str | Path, # the folder the path must stay in
 # %% ../nbs/00_core.ipynb #7f25df5b
 def default_device() -> torch.device:
     "`$MODULENAS_DEVICE` if set, else the first CUDA GPU if there is one, else the CPU."
-    if env := os.environ.get('MODULENAS_DEVICE'): return torch.device(env)
+    if env := os.environ.get('MODULENAS_DEVICE'):
+        try: d = torch.device(env)
+        except (RuntimeError, TypeError): d = None
+        if d is None or d.type not in ('cpu', 'cuda', 'mps'):
+            raise ValueError(f"MODULENAS_DEVICE={env!r} is not a device: use cpu, cuda or cuda:N (or unset it)")
+        return d
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+def check_environment() -> None:
+    "A `ValueError` naming the first `MODULENAS_*` variable whose value cannot be used (checked before any work)."
+    _progress_seconds()
+    if os.environ.get('MODULENAS_DEVICE'): default_device()
+    if (c := os.environ.get('MODULENAS_CACHE')) and Path(c).expanduser().exists() and not Path(c).expanduser().is_dir():
+        raise ValueError(f"MODULENAS_CACHE={c} names a file: point it at a folder (or unset it)")
 
 # %% ../nbs/00_core.ipynb #1d055d7f
 def as_device(device: str | torch.device | None = None) -> torch.device:
@@ -307,6 +321,15 @@ def _interactive(stream) -> bool:
     except Exception: pass
     return bool(getattr(stream, 'isatty', lambda: False)())
 
+def _progress_seconds() -> float:
+    "`$MODULENAS_PROGRESS_SECONDS` (default 30), or a `ValueError` naming the variable."
+    v = os.environ.get('MODULENAS_PROGRESS_SECONDS') or '30'
+    try: x = float(v)
+    except ValueError: x = float('nan')
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"MODULENAS_PROGRESS_SECONDS={v!r} must be a number of seconds (0 or more), or unset")
+    return x
+
 def progress_bar(iterable=None, file=None, **kwargs):
     "A tqdm bar (arguments as tqdm's); on a file or a pipe it writes whole lines, at most one every 30 seconds."
     stream = file if file is not None else sys.stderr
@@ -314,5 +337,5 @@ def progress_bar(iterable=None, file=None, **kwargs):
         from tqdm.auto import tqdm
         return tqdm(iterable, file=file, **kwargs)
     from tqdm import tqdm
-    kwargs.setdefault('mininterval', float(os.environ.get('MODULENAS_PROGRESS_SECONDS', 30)))
+    kwargs.setdefault('mininterval', _progress_seconds())
     return tqdm(iterable, file=_Lines(stream), ascii=True, **kwargs)

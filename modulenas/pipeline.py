@@ -24,10 +24,10 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'BUDGETS', 'read_run', 'search_main', 'resume_main', 'new_front',
-           'choose_winners', 'setup_parts', 'read_hits', 'add_hits', 'finetune_main', 'finetune_table', 'plot_finetune',
-           'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
-           'export_cli', 'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'BUDGETS', 'read_run', 'search_main',
+           'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits', 'add_hits', 'finetune_main',
+           'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli',
+           'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir) -> dict:
@@ -123,6 +123,18 @@ def _split(s: str | None) -> tuple:
     "A comma-separated list as a tuple of its non-empty items."
     return tuple(p.strip() for p in (s or '').split(',') if p.strip())
 
+MAX_POP, MAX_CANDIDATES = 100_000, 10_000_000  # bounds checked before anything is allocated
+
+def _check_search_flags(strategies: str | None, accuracy_predictors: str | None, pop_size: int | None, n_gen: int | None) -> None:
+    "A `CLIError` naming the flag when the strategies or predictors are empty or repeated, or the budget is absurd."
+    if strategies is not None and not _split(strategies): _fail("--strategy: name at least one strategy (e.g. nsga2)")
+    for flag, value in (('--strategy', strategies), ('--accuracy-predictors', accuracy_predictors)):
+        names = _split(value)
+        if dups := sorted({n for n in names if names.count(n) > 1}): _fail(f"{flag}: {', '.join(dups)} named more than once")
+    if pop_size is not None and pop_size > MAX_POP: _fail(f"--pop-size must be at most {MAX_POP:,}, not {pop_size:,}")
+    if pop_size and n_gen and pop_size * n_gen > MAX_CANDIDATES:
+        _fail(f"--pop-size x --n-gen = {pop_size * n_gen:,} candidates per strategy: at most {MAX_CANDIDATES:,}")
+
 def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_size: int = 20, n_gen: int = 10,
                 seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
                 n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
@@ -139,6 +151,8 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                    max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
                    elite=(elite, 'count'), n_initial=(n_initial, 'count'), adapt_every=(adapt_every, 'steps'),
                    adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'), adapt_lr=(adapt_lr, 'positive'))
+    if not str(run_dir).strip(): _fail("--run-dir is empty: name the folder the run's files go to")
+    _check_search_flags(strategies, accuracy_predictors, pop_size, n_gen)
     objs, plugs = _split(objectives), _split(plugins)
     load_plugins(plugs)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
@@ -506,6 +520,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
                    adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'),
                    elite=(elite, 'count'), n_initial=(n_initial, 'count'))
     _check_dataset(dataset, data); _check_predictors(accuracy_predictors)
+    if not str(out).strip(): _fail("--out is empty: name the folder the run's files go to")
+    _check_search_flags(strategies, accuracy_predictors, pop_size, n_gen)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)

@@ -55,6 +55,14 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (s + ['--dataset', 'nosuch'], "unknown dataset 'nosuch'"),
         (s + ['--workers', -1], '--workers must be'),
         (s + ['--pop-size', 'x'], "argument --pop-size: invalid int value: 'x'"),
+        (s + ['--pop-size', 10**9], '--pop-size must be at most 100,000'),
+        (s + ['--pop-size', 50_000, '--n-gen', 1_000], '--pop-size x --n-gen = 50,000,000 candidates per strategy'),
+        (s + ['--strategy', ''], '--strategy: name at least one strategy'),
+        (s + ['--strategy', 'nsga2,nsga2'], '--strategy: nsga2 named more than once'),
+        (s + ['--accuracy-predictors', 'rbf,rbf'], '--accuracy-predictors: rbf named more than once'),
+        (['modulenas-search', kb, '--run-dir', ''], '--run-dir is empty'),
+        (['modulenas-run', '--out', ''], '--out is empty'),
+        (r + ['--strategy', 'random,random'], '--strategy: random named more than once'),
         (s + ['--strategy', 'evolution'], "unknown strategy 'evolution'"),
         (s + ['--plugins', d / 'missing.py'], 'missing.py not found'),
         (s + ['--elite', 0], '--elite must be'),
@@ -161,3 +169,15 @@ def test_a_failure_of_the_machine_is_one_line_and_not_a_bug(monkeypatch, capsys)
         err = capsys.readouterr().err
         assert e.value.code == 1 and 'Traceback' not in err and str(exc) in err and 'bug' not in err
         assert 'run the same command again' in err
+
+
+@pytest.mark.parametrize('var,value,says', [('MODULENAS_DEVICE', 'tpu', "MODULENAS_DEVICE='tpu' is not a device"),
+                                             ('MODULENAS_PROGRESS_SECONDS', 'abc', "MODULENAS_PROGRESS_SECONDS='abc' must be a number"),
+                                             ('MODULENAS_CACHE', 'afile', 'MODULENAS_CACHE=')])
+def test_a_bad_environment_variable_is_named(var, value, says, kb, places, monkeypatch, capsys):
+    "An environment variable modulenas cannot use: one line naming it, exit status 2, nothing written."
+    monkeypatch.setenv(var, str(places / value) if value == 'afile' else value)
+    before = sorted(p.name for p in places.iterdir())
+    code, err = run_in_process(['modulenas-search', kb, '--run-dir', places / 'env_run'], monkeypatch, capsys)
+    assert code == 2 and says in err and 'Traceback' not in err, err
+    assert sorted(p.name for p in places.iterdir()) == before

@@ -502,6 +502,52 @@ def summary_rows(stats: dict, stats_mix: dict, cost: dict) -> list[dict]:
     return rows
 
 
+LABELS = dict(acc_raw='raw (modules chained as they are)', acc_stitched_nohead='adapters fitted, BatchNorm re-estimated downstream',
+              acc_stitched='**stitched** (today\'s default: also the classifier refit, for networks with an adapter)',
+              acc_head_all='classifier refit offered to every network, no BatchNorm re-estimation',
+              acc_bn_only='BatchNorm re-estimated downstream of the first adapter, no classifier refit',
+              acc_both='both, for every network, parents included', acc_both_more='both, on more calibration images',
+              params='parameter count', naswot='NASWOT (activation patterns)', synflow='synflow',
+              adapter_r2_mean='mean R^2 of the fitted adapters', neg_seams='fewer seams (minus the number of joints between parents)',
+              parent_acc_mean='mean raw accuracy of the source parents')
+
+
+def fidelity_tables(report: dict) -> str:
+    "The markdown the README shows of a finished `report`: the pool, tau per score and part of the pool, the verdicts."
+    a, counts, f = report['args'], report['pool']['counts'], lambda v: '-' if v is None or not math.isfinite(v) else f'{v:.2f}'
+    n_mix = sum(counts.get(g, 0) for g in MIXTURES)
+    lines = [f"Pool: {sum(counts.values())} candidates: {counts.get('parent', 0)} parents, {counts.get('family', 0)} mixtures of two "
+             f"architectures, {counts.get('lineage', 0)} of two lineages, {counts.get('within', 0)} within one lineage and "
+             f"{counts.get('edit', 0)} near-parent edits. Truth: every weight fine-tuned for {a['steps']} steps of batch {a['batch']} "
+             f"(lr {a['lr']:g}, gradient clip {a['clip_grad']:g}), scored on {a['n_val']:,} validation images of the test half; "
+             f"{a['n_calib']:,} calibration images ({a['calib_more']:,} for the last treatment). Intervals: bootstrap over the "
+             f"candidates ({report['draws']:,} resamples).", '',
+             '| score | seconds per candidate | tau, mixtures [95%] | tau, edits | tau, mixtures and edits [95%] | tau, all | top-5 recall, mixtures |',
+             '|---|---:|---:|---:|---:|---:|---:|']
+    part = report['by_part']
+    for sc, tau in report['kendall_tau'].items():
+        if sc.startswith('acc_refined_'): label = f"stitched, then {sc.rsplit('_', 1)[1]} steps of refinement"
+        else: label = LABELS.get(sc, sc)
+        lo, hi = report['tau_ci95_mixtures'][sc]
+        slo, shi = part['searched']['tau_ci95'][sc]
+        n5 = min(TOP_K, report['n_pairs_mixtures'][sc]); rec = report['top5_recall_mixtures'][sc]
+        lines.append(f"| {label} | {f(report['score_s_median'].get(sc))} | {f(report['kendall_tau_mixtures'][sc])} [{f(lo)}, {f(hi)}] | "
+                     f"{f(part['edits']['kendall_tau'][sc])} | {f(part['searched']['kendall_tau'][sc])} [{f(slo)}, {f(shi)}] | {f(tau)} | "
+                     f"{'-' if not math.isfinite(rec) else f'{round(rec * n5)}/{n5}'} |")
+    v, t = report['verdict'], report['treatment']
+    lines += ['', f"Verdict, on the {n_mix} mixtures alone: {verdict_line(v)}.", '',
+              f"Treatment: the one that orders the mixtures and edits best is **{LABELS.get(t['best'], t['best']).strip('*')}** "
+              f"(tau {t['taus'][t['best']]:.2f}). Against today's default, paired bootstrap of the difference in tau: " +
+              '; '.join(f"{LABELS.get(d['a'], d['a'])} {d['diff']:+.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}], p = {d['p']:.2f}"
+                        for d in t['against_default']) + '.']
+    st = report.get('strong') or {}
+    if st.get('n'):
+        lines += ['', f"Against {st['steps']:,} fine-tuning steps ({st['n']} mixtures and edits): tau of the stitched score "
+                      f"{st['kendall_tau']['acc_stitched']:.2f}; the {a['steps']}-step truth against it {st['kendall_tau']['acc_finetuned']:.2f}."]
+    else: lines += ['', f"No stronger truth was measured in this run (--strong-steps 0)."]
+    return '\n'.join(lines) + '\n'
+
+
 # ---------------------------------------------------------------------------------------------------- plot and files
 
 def plot(rows: list[dict], taus: dict, path: str, scores):
@@ -638,6 +684,7 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, n_edits
     print(f"treatment ranking the mixtures and edits best: {choice['best']} (tau {choice['taus'][choice['best']]:.3f}); "
           "against today's default (acc_stitched), paired bootstrap: " + '; '.join(
               f"{d['a']} {d['diff']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p={d['p']:.3f}" for d in choice['against_default']))
+    print(); print(fidelity_tables(report))
     print(f'wrote {out} and {png}')
     return report
 

@@ -132,6 +132,11 @@ def test_fidelity(tmp_path, kb_dir):
     for d in t['against_default']:
         if math.isfinite(d['diff']): assert d['ci'][0] <= d['ci'][1] and 0 <= d['p'] <= 1
     assert 'treatment ranking the mixtures and edits best' in r.stdout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
+    from fidelity import fidelity_tables
+    text = fidelity_tables(report)
+    assert text.strip() in r.stdout and 'Verdict, on the 3 mixtures alone' in text and 'Against 3 fine-tuning steps (2 mixtures' in text
+    assert sum(line.startswith('| ') for line in text.splitlines()) == 1 + len(scores)
     r2 = run_script('fidelity.py', *args)  # resumes: every row is already there
     assert r2.returncode == 0 and '[1/9]' not in r2.stdout
     assert json.loads(out.read_text())['rows'] == report['rows']

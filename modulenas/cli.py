@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #47ea989c
 from __future__ import annotations
-import math, sqlite3, sys, tempfile, time, traceback, warnings
+import math, shutil, sqlite3, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 
 from fastcore.script import call_parse
@@ -14,6 +14,7 @@ from fastcore.script import call_parse
 from .core import FolderBusy, check_environment, shared_dir
 from .zoo import list_models
 from .kb import KnowledgeBase, KnowledgeBaseError
+from .ingest import ModelError
 
 # %% auto #0
 __all__ = ['GRANULARITIES', 'MAX_SEED', 'CLIError', 'build_kb_main', 'build_kb']
@@ -100,16 +101,20 @@ def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'b
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
     _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
-    t0 = time.perf_counter()
+    t0, fresh = time.perf_counter(), not Path(out).exists()
     try: kb = KnowledgeBase(out)
     except KnowledgeBaseError as e: _fail(f'--out {e}')
     with warnings.catch_warnings(record=True) as caught, kb:
         warnings.simplefilter('always')
-        added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
+        try: added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
+        except ModelError as e: failed, added = e, []
+        else: failed = None
         summary = dict(path=str(Path(out).resolve()), models=kb.models(), modules=len(kb),
                        added=sorted({r.parent for r in added}), granularity=granularity,
                        skipped=[str(w.message) for w in caught if 'skipped' in str(w.message)],
                        seconds=round(time.perf_counter() - t0, 2))
+    if fresh and not summary['models']: shutil.rmtree(out, ignore_errors=True)  # no empty knowledge base left behind
+    if failed is not None: _fail(f"{failed}; the models added before it are kept" if summary['models'] else str(failed))
     if not set(names) & set(summary['models']):
         _fail(f"no weights found for {', '.join(names)} (looked in {shared_dir() or 'no local folder'}"
               f"{'' if offline else ' and online'}): set MODULENAS_SHARED to a folder holding zoo/")

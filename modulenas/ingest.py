@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/ingest.html.md"""
 
 # %% ../nbs/05a_ingest.ipynb #9b13faef
 from __future__ import annotations
-import warnings
+import inspect, warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
@@ -18,7 +18,7 @@ from .decompose import Piece, decompose
 from . import zoo
 
 # %% auto #0
-__all__ = ['zoo_meta', 'zoo_metrics', 'torch_threads', 'model_pieces', 'zoo_pieces']
+__all__ = ['zoo_meta', 'zoo_metrics', 'torch_threads', 'model_pieces', 'ModelError', 'registered_in', 'zoo_pieces']
 
 # %% ../nbs/05a_ingest.ipynb #b19d8ea3
 _ZOO_META = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'url', 'filename')
@@ -64,6 +64,15 @@ def model_pieces(name: str, # name of the network in the knowledge base (a zoo n
 
 
 # %% ../nbs/05a_ingest.ipynb #ddd24f1f
+class ModelError(ValueError):
+    "A registered network that cannot be built, loaded or cut (a constructor that raises, weights that do not fit)."
+
+def registered_in(name: str) -> str:
+    "The file (else the module) whose code registered zoo model `name`."
+    fn = zoo._registered(name)[0]
+    try: return inspect.getsourcefile(fn) or fn.__module__
+    except TypeError: return getattr(fn, '__module__', '?')
+
 def zoo_pieces(pattern: str | Sequence[str] = '*', # zoo names to cut (fnmatch pattern(s))
                granularity: str = 'block', # 'cut', 'block' or 'stage'
                skip: Callable[[str], bool] = lambda name: False, # names to pass over (e.g. those already stored)
@@ -83,5 +92,9 @@ def zoo_pieces(pattern: str | Sequence[str] = '*', # zoo names to cut (fnmatch p
         except FileNotFoundError as e:
             if not skip_missing: raise
             warnings.warn(f"add_zoo: skipped {name}: {e}", stacklevel=3); continue
+        except (OSError, MemoryError): raise  # the machine, not the model
+        except Exception as e:
+            raise ModelError(f"zoo model {name!r} (registered in {registered_in(name)}) cannot be cut into modules: "
+                             f"{type(e).__name__}: {e}") from e
         yield name, pieces, meta, metrics
 

@@ -538,7 +538,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
     out, times, t0 = Path(out), {}, time.perf_counter()
     onnx, fresh = onnx and onnx_available(), not out.exists()
     try:
-        kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress)
+        kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress, plugins=plugins)  # plug-ins may bring models
         times['knowledge base'] = time.perf_counter() - t0
         t1 = time.perf_counter()
         res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,

@@ -181,3 +181,15 @@ def test_a_bad_environment_variable_is_named(var, value, says, kb, places, monke
     code, err = run_in_process(['modulenas-search', kb, '--run-dir', places / 'env_run'], monkeypatch, capsys)
     assert code == 2 and says in err and 'Traceback' not in err, err
     assert sorted(p.name for p in places.iterdir()) == before
+
+
+def test_a_broken_plugin_model_is_one_line_and_leaves_no_knowledge_base(cli, tmp_path):
+    "A plug-in network whose constructor raises: one line naming the model and the file; no empty knowledge base left."
+    plugin = tmp_path / 'my_models.py'
+    plugin.write_text("from torch import nn\nfrom modulenas import zoo\n\n@zoo.register_model(filename='mynet-0123abcd.pt')\n"
+                      "def mynet(num_classes: int = 10) -> nn.Module:\n    raise RuntimeError('my constructor is broken')\n")
+    for cmd in (['modulenas-build-kb', '--out', tmp_path / 'kb'], ['modulenas-run', '--out', tmp_path / 'run']):
+        r = cli(*cmd, '--models', 'mynet', '--plugins', plugin, '--offline')
+        assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+        assert f"zoo model 'mynet' (registered in {plugin}) cannot be cut into modules: RuntimeError: my constructor is broken" in r.stderr
+    assert not (tmp_path / 'kb').exists() and not (tmp_path / 'run' / 'kb').exists()

@@ -137,7 +137,7 @@ def read_network_record(folder: str | Path) -> dict:
     path = Path(folder)/NETWORK_FILE
     if not path.exists(): raise FileNotFoundError(f"no {NETWORK_FILE} in {folder}: not an exported network")
     try: record = json.loads(path.read_text())
-    except ValueError as e: raise NetworkFormatError(f"{path} is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e: raise NetworkFormatError(f"{path} is not JSON: {e}") from None
     if not isinstance(record, dict) or record.get('format') != FORMAT:
         raise NetworkFormatError(f"{path}: unknown format {record.get('format') if isinstance(record, dict) else None!r}; this version reads {FORMAT!r}")
     if missing := _KEYS - set(record): raise NetworkFormatError(f"{path}: missing fields {sorted(missing)}")

@@ -40,8 +40,12 @@ def read_run(run_dir) -> dict:
         _fail(f"{d} is not a search run folder (no config.json): start one with modulenas-search")
     if not (d/'pareto.json').exists():
         _fail(f"the search in {d} has not finished (no pareto.json): continue it with modulenas-resume {d}")
-    return dict(config=json.loads((d/'config.json').read_text()), pareto=json.loads((d/'pareto.json').read_text()),
-                archive=Archive(d/'evaluations.jsonl').records)
+    parsed = {}
+    for name in ('config', 'pareto'):
+        try: parsed[name] = json.loads((d/f'{name}.json').read_text())
+        except (ValueError, RecursionError) as e: _fail(f"{d/f'{name}.json'} is damaged ({type(e).__name__}: {e}): restore it, or run the search again")
+        if not isinstance(parsed[name], dict): _fail(f"{d/f'{name}.json'} is not a {name} record: restore it, or run the search again")
+    return dict(**parsed, archive=Archive(d/'evaluations.jsonl').records)
 
 # %% ../nbs/12_pipeline.ipynb #cbb9c137
 def _evaluator_for(setup: dict, workers: int = 0, ray_address: str | None = None):
@@ -197,7 +201,7 @@ def resume_main(run_dir, # a search run folder
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
     try: cfg = json.loads(path.read_text())
-    except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
+    except (ValueError, RecursionError) as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
     if 'setup' not in cfg: raise ValueError(f"{path} has no setup (made by search(), not modulenas-search): call resume with a kb and an evaluator")
     if not cfg['setup'].get('factory'):
         try: usable_device(cfg['setup']['device'])

@@ -241,7 +241,7 @@ class Archive:
             last, offset, start = n == len(lines), start, start + len(line) + 1
             if not line.strip(): continue
             try: rec = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past what a parser may follow
                 if last: self._torn = offset  # no newline after it: the tail of an interrupted append
                 else: self.damaged.append(n)
                 continue
@@ -499,7 +499,7 @@ def _evaluate_batch(evaluator, candidates: list, on_result: Callable) -> None:
 def _read_checkpoint(path: Path) -> dict:
     "The checkpoint in `path`; a ValueError naming the file when it is damaged or was written by an older modulenas."
     try: ck = json.loads(path.read_text())
-    except ValueError as e: raise ValueError(f"{path} is damaged ({e}): restore it, or start the run in a new folder") from None
+    except (ValueError, RecursionError) as e: raise ValueError(f"{path} is damaged ({e}): restore it, or start the run in a new folder") from None
     if not isinstance(ck, dict) or ck.get('format') != 2:
         raise ValueError(f"{path} was written by an older modulenas, or is not a checkpoint: start the run in a new folder")
     return ck
@@ -571,7 +571,7 @@ class _Run:
         path, log = self.dir/'config.json', self.dir/'evaluations.jsonl'
         if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
-            except ValueError as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
+            except (ValueError, RecursionError) as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
             try: old['search'] = SearchConfig.from_dict(old.get('search') or {}).to_dict()  # settings added since: defaults
             except (TypeError, ValueError): pass  # told apart below
             for k in ('search', 'space'):

@@ -275,3 +275,16 @@ def test_links_planted_in_a_run_folder_are_not_followed(finished, cli, tmp_path)
     for cmd in (['modulenas-resume', run], ['modulenas-finetune', run, '--steps', 1]):
         r = cli(*cmd)
         assert r.returncode == 2 and 'evaluations.jsonl is a symbolic link' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+
+def test_json_nested_past_any_parser_is_named(finished, cli, tmp_path):
+    "A run file nested 100,000 deep (what no JSON parser follows): one line naming it, for every command that reads it."
+    deep = '[' * 100_000 + ']' * 100_000
+    for name, cmds in {'pareto.json': [['modulenas-finetune', '--steps', 1]], 'checkpoint.json': [['modulenas-resume']],
+                       'config.json': [['modulenas-resume'], ['modulenas-finetune', '--steps', 1]]}.items():
+        for cmd in cmds:
+            run = tmp_path / f"{name}-{cmd[0]}"
+            shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+            (run / name).write_text(deep)
+            r = cli(cmd[0], run, *cmd[1:])
+            assert r.returncode == 2 and f"{run / name} is damaged" in r.stderr and 'Traceback' not in r.stderr, (name, cmd, r.stderr[-500:])

@@ -440,8 +440,10 @@ def choose_treatment(rows: list[dict], draws: int = 2000, seed: int = 0) -> dict
     fine-tuned accuracy; each compared with today's default (`acc_stitched`) by a paired bootstrap."""
     part = subsets(rows)['searched']
     cands = ('acc_stitched', *(f'acc_{t}' for t in TREATMENTS), 'acc_raw')
-    taus = {t: tau_b(*paired(part, t)[:2]) if len(paired(part, t)[0]) > 1 else float('nan') for t in cands}
-    taus = {t: float(v) for t, v in taus.items()}
+    taus = {}
+    for t in cands:
+        x, y, _ = paired(part, t)
+        taus[t] = float(tau_b(x, y)) if len(x) > 1 else float('nan')
     best = max((t for t in cands if math.isfinite(taus[t])), key=lambda t: taus[t], default='acc_stitched')
     return dict(taus=taus, best=best, against_default=[tau_difference(part, t, 'acc_stitched', draws, seed)
                                                      for t in cands if t != 'acc_stitched'])

@@ -6,10 +6,11 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #47ea989c
 from __future__ import annotations
-import math, shutil, sqlite3, sys, tempfile, time, traceback, warnings
+import argparse, dataclasses, functools, math, shutil, sqlite3, sys, tempfile, time, traceback, typing, warnings
 from pathlib import Path
+from typing import Callable, Sequence
 
-from fastcore.script import call_parse
+from fastcore.script import anno_parser, call_parse
 
 from .core import FolderBusy, check_environment, shared_dir
 from .zoo import list_models
@@ -17,7 +18,8 @@ from .kb import KnowledgeBase, KnowledgeBaseError
 from .ingest import ModelError
 
 # %% auto #0
-__all__ = ['GRANULARITIES', 'MAX_SEED', 'CLIError', 'build_kb_main', 'build_kb']
+__all__ = ['GRANULARITIES', 'MAX_SEED', 'CLIError', 'build_kb_main', 'build_kb', 'option_flags', 'parse_with_options',
+           'option_parse', 'options_from_flags']
 
 # %% ../nbs/10_cli.ipynb #bd0d70af
 GRANULARITIES = ('cut', 'block', 'stage')
@@ -135,3 +137,86 @@ def build_kb(
     for msg in s['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(f"knowledge base {s['path']}: {s['modules']} modules from {len(s['models'])} models "
           f"({', '.join(s['models'])}); added {', '.join(s['added']) or 'nothing new'} in {s['seconds']} s")
+
+# %% ../nbs/10_cli.ipynb #a3793b9d
+def _split_names(s: str | None) -> list[str]:
+    return [p.strip() for p in (s or '').split(',') if p.strip()]
+
+def _flag_kw(anno, default) -> dict:
+    "`add_argument` keywords for an option of type `anno` (None-able allowed) with `default`."
+    args = [a for a in typing.get_args(anno) if a is not type(None)]
+    base = args[0] if args and anno is not None and type(None) in typing.get_args(anno) else anno
+    origin = typing.get_origin(base) or base
+    if base is bool: return dict(action=argparse.BooleanOptionalAction)
+    if origin in (tuple, list):
+        elem = next((a for a in typing.get_args(base) if a is not Ellipsis), type(default[0]) if default else str)
+        def names(s: str) -> tuple: return tuple(elem(x) for x in _split_names(s))  # comma-separated
+        return dict(type=names, metavar='A,B,...')
+    if base in (int, float, str): return dict(type=base, metavar=base.__name__.upper())
+    return dict(type=str)
+
+def option_flags(parser: argparse.ArgumentParser, # the command's parser
+                 classes: dict, # strategy name -> `Strategy` subclass
+                ) -> dict:
+    "Add a group of flags per strategy of `classes` with options (`--<strategy>-<option>` and the field's other `flags`); returns each flag's dest -> (strategy, option)."
+    from fastcore.docments import docments
+    dests = {}
+    for name, cls in sorted(classes.items()):
+        fields = dataclasses.fields(cls.Options)
+        if not fields: continue
+        hints, docs = typing.get_type_hints(cls.Options), docments(cls.Options)
+        group = parser.add_argument_group(f'{name} strategy (with --strategy {name})', cls.Options.__doc__)
+        for f in fields:
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            shown = ','.join(map(str, default)) if isinstance(default, (tuple, list)) else default
+            dest = f'{name}.{f.name}'
+            group.add_argument(f"--{name}-{f.name}".replace('_', '-'), *f.metadata.get('flags', ()), dest=dest,
+                               default=argparse.SUPPRESS, help=f"{docs.get(f.name) or ''} (default: {shown})",
+                               **_flag_kw(hints.get(f.name), default))
+            dests[dest] = (name, f.name)
+    return dests
+
+def parse_with_options(func: Callable, # a command's function (documented parameters, `**options`)
+                       argv: list[str], # the command line, without the program's name
+                       prog: str | None = None, # the command's name in `--help`
+                      ) -> dict:
+    "The keyword arguments `func` is called with: its parameters from `argv`, and the strategy options given."
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--plugins', default=None)
+    plugins = pre.parse_known_args(argv)[0].plugins
+    from modulenas.search import load_plugins, strategies
+    try: load_plugins(_split_names(plugins)); classes = strategies()
+    except ValueError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)  # a plug-in missing or broken: one line
+    parser = anno_parser(func, prog=prog)
+    option_flags(parser, classes)
+    kwargs = vars(parser.parse_args(argv))
+    for k in ('pdb', 'xtra'): kwargs.pop(k, None)
+    return kwargs
+
+def option_parse(func: Callable # a command's function: documented parameters, then `**options`
+                ) -> Callable:
+    "Like fastcore's `call_parse`, with each registered strategy's options as flags (see above); called with arguments, `func` runs as it is."
+    @functools.wraps(func)
+    def _f(*args, **kwargs):
+        if args or kwargs: return func(*args, **kwargs)
+        return func(**parse_with_options(func, sys.argv[1:], Path(sys.argv[0]).name))
+    return _f
+
+def options_from_flags(flat: dict, # {'strategy.option': value} as `option_parse` passes them
+                       strategies: Sequence[str], # the strategies the command runs
+                      ) -> dict:
+    "The options given as `SearchConfig.options`; a `CLIError` names the flag of one that belongs to a strategy not run or has a value its strategy refuses."
+    from modulenas.search import get_strategy
+    out = {}
+    for key, value in flat.items():
+        s, o = key.split('.', 1)
+        flag = f"--{s}-{o}".replace('_', '-')
+        if s not in strategies:
+            _fail(f"{flag} is an option of the {s} strategy, which --strategy does not name ({', '.join(strategies) or 'none'})")
+        try: get_strategy(s).Options(**{o: value})
+        except (TypeError, ValueError) as e:
+            msg = str(e)
+            _fail(flag + msg[len(o):] if msg.startswith(o) else f"{flag}: {msg}")
+        out.setdefault(s, {})[o] = value
+    return out
+

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/growth.html.md"""
 
 # %% ../nbs/09e_growth.ipynb #14473177
 from __future__ import annotations
-import math
+import dataclasses, math
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -95,6 +95,15 @@ def plot_growth(history: list, ax=None):
 class GrowthStrategy(Strategy):
     "G-EvoNAS-style growth: evolve at one module per stage, then add a slot per stage at a time, pruning the grown slots to the elite's modules."
     name = 'growth'
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        "Growth's own settings."
+        elite: int = dataclasses.field(default=8, metadata=dict(flags=('--elite',)))  # the best candidates of a growth stage whose modules the next stage keeps
+        def __post_init__(self):
+            if isinstance(self.elite, bool) or not isinstance(self.elite, int) or self.elite < 1:
+                raise ValueError(f"elite must be a whole number of at least 1, not {self.elite!r}")
+
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
         super().__init__(space, kb, config, seeds, fallback)
         self.n_steps = max(space.depths)  # growth stages: depth 1 .. the deepest parent's
@@ -145,9 +154,9 @@ class GrowthStrategy(Strategy):
     def _grow(self) -> None:
         "Keep the elite of this depth, open one more slot per stage, prune the rest of the pool to the elite's values."
         ranked = ranked_told(self.told, self.space, self.step + 1)
-        elite = ranked[:self.config.elite]
+        elite = ranked[:self.options.elite]
         self.step, self.new_in_step, self.batches_in_step = self.step + 1, 0, 0
-        self.allowed = pool(self.space, self.step + 1, [g for _, g in ranked], self.config.elite)
+        self.allowed = pool(self.space, self.step + 1, [g for _, g in ranked], self.options.elite)
         if elite: self.start, self.fallback = [np.array(g) for _, g in elite], np.array(elite[0][1])
         self.history.append(dict(depth=self.step + 1, log10_size=log10_size(self.allowed), elite=[k for k, _ in elite]))
         self._new_algorithm()

@@ -18,9 +18,9 @@ from fastcore.script import call_parse
 from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
-from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main
+from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, option_parse, options_from_flags
 from .spec import build_from_setup, check_plugins, search_setup
-from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins,
+from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins, with_options,
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
@@ -94,13 +94,6 @@ def _check_dataset(dataset: str, data: str | None) -> None:
     if data is None and str(dataset).lower() not in DATASETS:
         _fail(f"--dataset: unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}, or --data PATH for an image folder or a tar archive of one")
 
-def _check_predictors(names: str) -> None:
-    "A `CLIError` unless `names` (comma-separated) are one or more of the surrogate's accuracy predictors."
-    from modulenas.surrogate import PREDICTORS
-    if not _split(names): _fail(f"--accuracy-predictors: name at least one of {', '.join(PREDICTORS)}")
-    if bad := [p for p in _split(names) if p not in PREDICTORS]:
-        _fail(f"--accuracy-predictors: unknown {', '.join(bad)}; choose from {', '.join(PREDICTORS)}")
-
 def _task(kb: str, dataset: str, data: str | None, protocol: str) -> dict:
     "Where a search's images come from: dataset name, image-folder `root` (from --data), a concrete protocol, and whether it is a new task (not the parents')."
     from modulenas.data import is_archive, is_image_folder
@@ -129,12 +122,11 @@ def _split(s: str | None) -> tuple:
 
 MAX_POP, MAX_CANDIDATES = 100_000, 10_000_000  # bounds checked before anything is allocated
 
-def _check_search_flags(strategies: str | None, accuracy_predictors: str | None, pop_size: int | None, n_gen: int | None) -> None:
-    "A `CLIError` naming the flag when the strategies or predictors are empty or repeated, or the budget is absurd."
+def _check_search_flags(strategies: str | None, pop_size: int | None, n_gen: int | None) -> None:
+    "A `CLIError` naming the flag when the strategies are empty or repeated, or the budget is absurd."
     if strategies is not None and not _split(strategies): _fail("--strategy: name at least one strategy (e.g. nsga2)")
-    for flag, value in (('--strategy', strategies), ('--accuracy-predictors', accuracy_predictors)):
-        names = _split(value)
-        if dups := sorted({n for n in names if names.count(n) > 1}): _fail(f"{flag}: {', '.join(dups)} named more than once")
+    names = _split(strategies)
+    if dups := sorted({n for n in names if names.count(n) > 1}): _fail(f"--strategy: {', '.join(dups)} named more than once")
     if pop_size is not None and pop_size > MAX_POP: _fail(f"--pop-size must be at most {MAX_POP:,}, not {pop_size:,}")
     if pop_size and n_gen and pop_size * n_gen > MAX_CANDIDATES:
         _fail(f"--pop-size x --n-gen = {pop_size * n_gen:,} candidates per strategy: at most {MAX_CANDIDATES:,}")
@@ -145,30 +137,30 @@ def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_siz
                 max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
                 seed_zoo: bool = True, progress: bool = True, protocol: str = 'auto', plugins: str | None = None,
                 workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
-                predictor: str = 'closed-form', elite: int = 8, n_initial: int | None = None,
-                accuracy_predictors: str = 'rbf,gp,mlp,trees', data: str | None = None, adapt_every: int = 0,
-                adapt_modules: int = 2, adapt_steps: int = 50, adapt_lr: float = 0.01) -> SearchResult:
+                predictor: str = 'closed-form', data: str | None = None, adapt_every: int = 0,
+                adapt_modules: int = 2, adapt_steps: int = 50, adapt_lr: float = 0.01,
+                options: dict | None = None) -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'seed'), n_calib=(n_calib, 'count'),
                    n_val=(n_val, 'count'), refine_steps=(refine_steps, 'steps'), max_params=(max_params, 'positive'),
                    max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
-                   elite=(elite, 'count'), n_initial=(n_initial, 'count'), adapt_every=(adapt_every, 'steps'),
-                   adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'), adapt_lr=(adapt_lr, 'positive'))
+                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'),
+                   adapt_steps=(adapt_steps, 'count'), adapt_lr=(adapt_lr, 'positive'))
     if not str(run_dir).strip(): _fail("--run-dir is empty: name the folder the run's files go to")
-    _check_search_flags(strategies, accuracy_predictors, pop_size, n_gen)
+    _check_search_flags(strategies, pop_size, n_gen)
     objs, plugs = _split(objectives), _split(plugins)
     load_plugins(plugs)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     try: objs = check_objectives(objs)
     except ValueError as e: _fail(f"--objectives: {e}")
-    _check_predictors(accuracy_predictors)
     cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
                        parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
-                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms, elite=elite,
-                       n_initial=n_initial, predictors=_split(accuracy_predictors), adapt_every=adapt_every,
-                       adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=float(adapt_lr))
+                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms,
+                       adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps,
+                       adapt_lr=float(adapt_lr), options=dict(options or {}))
     for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
+    with_options(cfg)  # and so does an option a strategy does not have or refuses
     if parents is not None and not cfg.parents: _fail("--parents: name at least one network, or leave the flag out to search them all")
     device = str(usable_device(device))
     screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
@@ -512,20 +504,17 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              ray_address: str | None = None, # or on the running Ray cluster at this address
              adapt_every: int = 0, # online adaptation every this many batches of the search (0: off; see `modulenas.adapt`)
              adapt_modules: int = 2, adapt_steps: int = 50, # modules fine-tuned each time, and their training steps
-             elite: int = 8, # growth: best candidates of each growth stage whose modules the next stage keeps
-             n_initial: int | None = None, # surrogate: true evaluations before the first predictor (default: two batches)
-             accuracy_predictors: str = 'rbf,gp,mlp,trees', # surrogate: the predictors it chooses from
+             options: dict | None = None, # strategy name -> its own options (`SearchConfig.options`), e.g. {'growth': {'elite': 4}}
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
     if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
                    finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
                    max_params=(max_params, 'positive'), seed=(seed, 'seed'), workers=(workers, 'steps'),
-                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'),
-                   elite=(elite, 'count'), n_initial=(n_initial, 'count'))
-    _check_dataset(dataset, data); _check_predictors(accuracy_predictors)
+                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'))
+    _check_dataset(dataset, data)
     if not str(out).strip(): _fail("--out is empty: name the folder the run's files go to")
-    _check_search_flags(strategies, accuracy_predictors, pop_size, n_gen)
+    _check_search_flags(strategies, pop_size, n_gen)
     if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
     given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
@@ -548,8 +537,7 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
         res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
                           b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
                           strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
-                          adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
-                          n_initial=n_initial, accuracy_predictors=accuracy_predictors)
+                          adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, options=options)
     except CLIError:  # a size the data cannot give shows only once the knowledge base names the parents' data set
         if fresh and not (out/'search'/'evaluations.jsonl').exists(): shutil.rmtree(out, ignore_errors=True)  # nothing left
         raise
@@ -576,7 +564,7 @@ def _check_kb(kb: str):
     "A clear error when `kb` is not a knowledge-base folder."
     if not (Path(kb)/'index.sqlite').exists(): _fail(f"no knowledge base at {kb}: build one with modulenas-build-kb --out {kb}")
 
-@call_parse
+@option_parse
 def search_cli(
     kb: str,  # knowledge-base folder (see modulenas-build-kb)
     run_dir: str = 'runs/search',  # where the run's files go (an existing run with the same settings continues)
@@ -602,23 +590,21 @@ def search_cli(
     data: str = None,  # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
     predict_adapters: float = 0.0,  # screen each batch with predicted adapters and fit only this share of it (0: off)
     predictor: str = 'closed-form',  # with --predict-adapters: closed-form (from feature statistics) or trained (on kept adapters)
-    elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
-    n_initial: int = None,  # surrogate: true evaluations before the first predictor (default: two batches)
-    accuracy_predictors: str = 'rbf,gp,mlp,trees',  # surrogate: predictors it chooses from by cross-validated Kendall tau
     adapt_every: int = 0,  # online adaptation every this many batches: the modules the best candidates use most are fine-tuned on the training split and stored as new versions (0: off)
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
     adapt_lr: float = 0.01,  # with --adapt-every: learning rate
+    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
         _check_kb(kb)
+        given = options_from_flags(options, _split(strategy))
         return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
                               n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
                               protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
-                              predict_adapters=predict_adapters, predictor=predictor, elite=elite, n_initial=n_initial,
-                              accuracy_predictors=accuracy_predictors, data=data, adapt_every=adapt_every,
-                              adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=adapt_lr)
+                              predict_adapters=predict_adapters, predictor=predictor, data=data, adapt_every=adapt_every,
+                              adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=adapt_lr, options=given)
     print(summary_text(_run_cli(go)))
 
 @call_parse
@@ -676,7 +662,7 @@ def export_cli(
     extra = f"; ONNX {r['onnx']} (max abs difference from PyTorch {r['onnx_max_diff']:.2e})" if 'onnx' in r else ''
     print(f"exported {r['source']} ({r['params']:,} parameters) to {r['folder']}{extra}")
 
-@call_parse
+@option_parse
 def run_cli(
     out: str = 'runs/modulenas',  # output folder (kb/, search/, report.md); rerun to continue an interrupted run
     models: str = '*',  # zoo models for the knowledge base (a glob pattern)
@@ -704,17 +690,15 @@ def run_cli(
     adapt_every: int = 0,  # online adaptation every this many batches of the search: the modules the best candidates use most are fine-tuned on the task and stored as new versions (0: off)
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
-    elite: int = 8,  # growth: best candidates of each growth stage whose modules the next stage keeps
-    n_initial: int = None,  # surrogate: true evaluations before the first predictor (default: two batches)
-    accuracy_predictors: str = 'rbf,gp,mlp,trees',  # surrogate: predictors it chooses from by cross-validated Kendall tau
+    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
                                         finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
                                         protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
                                         ray_address=ray_address, data=data, dataset=dataset, adapt_every=adapt_every,
-                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps, elite=elite,
-                                        n_initial=n_initial, accuracy_predictors=accuracy_predictors))
+                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps,
+                                        options=options_from_flags(options, _split(strategy))))
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

@@ -18,7 +18,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
-from .core import Record, atomic_write_bytes, folder_lock, no_links, progress_bar, save_figure, sha256_bytes
+from .core import Record, _jsonable, _retuple, atomic_write_bytes, folder_lock, no_links, progress_bar, save_figure, sha256_bytes
 from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent, apply_versions
 
 # %% auto #0
@@ -26,8 +26,8 @@ __all__ = ['OBJECTIVES', 'HV_REF', 'STRATEGIES', 'BUILTIN_STRATEGIES', 'ENTRY_PO
            'decode', 'encode', 'canonical', 'fit_head', 'repair_genome', 'objective_values', 'constraint_values',
            'check_objectives', 'SearchConfig', 'ArchiveError', 'Archive', 'hv_scales', 'hypervolume', 'best_order',
            'pareto_mask', 'parent_cuts', 'cut_seeds', 'RecordCache', 'Strategy', 'register_strategy', 'PluginError',
-           'load_plugins', 'strategies', 'get_strategy', 'SearchResult', 'kb_fingerprint', 'search', 'plot_front',
-           'plot_hypervolume', 'resume', 'strategy_state', 'summary_text']
+           'load_plugins', 'strategies', 'options_of', 'with_options', 'get_strategy', 'SearchResult', 'kb_fingerprint',
+           'search', 'plot_front', 'plot_hypervolume', 'resume', 'strategy_state', 'summary_text']
 
 # %% ../nbs/09_search.ipynb #c4172608
 @dataclasses.dataclass(frozen=True)
@@ -177,16 +177,17 @@ class SearchConfig(Record):
     max_params: float | None = None  # constraint: at most this many parameters
     max_flops: float | None = None  # constraint: at most this many FLOPs
     max_latency_ms: float | None = None  # constraint: at most this latency
-    elite: int = 8  # growth: the best candidates of a growth stage whose modules the next stage keeps; adaptation: the candidates whose modules it counts
     adapt_every: int = 0  # online adaptation every this many batches of a strategy (0: off; see `modulenas.adapt`)
+    adapt_elite: int = 8  # adaptation: the best candidates so far whose modules it counts
     adapt_modules: int = 2  # adaptation: modules fine-tuned each time (those the elite uses most)
     adapt_steps: int = 50  # adaptation: training steps each time
     adapt_lr: float = 0.01  # adaptation: learning rate
-    n_initial: int | None = None  # surrogate: true evaluations before the first predictor (None: two batches)
-    predictors: tuple = ('rbf', 'gp', 'mlp', 'trees')  # surrogate: accuracy predictors to choose from by cross-validated rank correlation
+    options: dict = dataclasses.field(default_factory=dict, hash=False)  # strategy name -> its own options (see `Strategy.Options`), e.g. {'growth': {'elite': 4}}
 
     def __post_init__(self):
-        for k in ('pop_size', 'n_gen', 'budget', 'elite', 'n_initial', 'adapt_modules', 'adapt_steps'):
+        if not isinstance(self.options, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in self.options.items()):
+            raise ValueError(f"options must map strategy names to dicts of their options, not {self.options!r}")
+        for k in ('pop_size', 'n_gen', 'budget', 'adapt_elite', 'adapt_modules', 'adapt_steps'):
             v = getattr(self, k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"{k} must be a positive whole number, not {v!r}")
@@ -197,8 +198,6 @@ class SearchConfig(Record):
         if not (isinstance(self.adapt_lr, (int, float)) and self.adapt_lr > 0): raise ValueError(f"adapt_lr must be positive, not {self.adapt_lr!r}")
         if not self.strategies or len(set(self.strategies)) != len(self.strategies):
             raise ValueError(f"name one or more distinct strategies, not {self.strategies!r}")
-        if not self.predictors or len(set(self.predictors)) != len(self.predictors):
-            raise ValueError(f"name one or more distinct predictors, not {self.predictors!r}")
 
     @property
     def limits(self) -> dict:
@@ -208,6 +207,21 @@ class SearchConfig(Record):
     def n_budget(self) -> int:
         "Distinct candidates each strategy may ask for."
         return self.budget or self.pop_size * self.n_gen
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        "Rebuild from `to_dict` output; a config written before the strategies owned their options is moved into `options`."
+        d, opts = dict(d), d.get('options', {})
+        if isinstance(opts, dict): opts = {k: dict(v) if isinstance(v, dict) else v for k, v in opts.items()}
+        runs = tuple(d.get('strategies') or cls.strategies)
+        moved = dict(elite=('growth', 'elite'), n_initial=('surrogate', 'n_initial'), predictors=('surrogate', 'predictors'))
+        for old, (strategy, name) in moved.items():
+            if old not in d: continue
+            v = d.pop(old)
+            if old == 'elite': d.setdefault('adapt_elite', v)  # one number served growth and adaptation
+            if strategy in runs and isinstance(opts, dict): opts.setdefault(strategy, {}).setdefault(name, v)
+        if opts: d['options'] = opts
+        return super().from_dict(d)
 
 # %% ../nbs/09_search.ipynb #3aacf59b
 def _versions() -> dict:
@@ -365,11 +379,18 @@ class RecordCache:
 class Strategy:
     "Base of search strategies: asked for batches of genomes of `space`, told their archive records (see above)."
     name: str = ''  # the name it is registered, chosen and reported under
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        "The strategy's own settings: a strategy declares its own dataclass here, one commented field per option (none for this base)."
+
+    options = None  # the run's `Options` of this strategy, set by `__init__` from `config.options[name]`
     evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
     progress = False  # whether the run shows progress bars (set with `evaluator`)
     versions: dict = {}  # original module id -> its latest adapted version in this strategy's run (see `modulenas.adapt`)
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
         self.space, self.config = space, config
+        self.options = options_of(type(self), config)
         self.kb = kb if isinstance(kb, RecordCache) else RecordCache(kb)  # module records read once per run
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
         self.fallback = np.asarray(fallback if fallback is not None else self.seeds[0], dtype=int)  # a valid genome
@@ -403,6 +424,8 @@ def register_strategy(cls: type) -> type:
     "Class decorator: make the `Strategy` subclass `cls` available under `cls.name`."
     if not (isinstance(cls, type) and issubclass(cls, Strategy)): raise TypeError(f"{cls!r} is not a Strategy subclass")
     if not cls.name or not isinstance(cls.name, str): raise ValueError(f"{cls.__name__} needs a `name`")
+    if not (isinstance(cls.Options, type) and dataclasses.is_dataclass(cls.Options)):
+        raise TypeError(f"{cls.__name__}.Options must be a dataclass (one commented field per option), not {cls.Options!r}")
     old = STRATEGIES.get(cls.name)
     if old is not None and old.__qualname__ != cls.__qualname__:  # the same class defined again (a notebook) replaces it
         raise ValueError(f"strategy {cls.name!r} is already registered by {old.__module__}.{old.__qualname__}")
@@ -452,6 +475,26 @@ def strategies() -> dict:
         except Exception as e: warnings.warn(f"strategy entry point {ep.name} ({ep.value}) failed to load: {e}"); continue
         if isinstance(obj, type) and issubclass(obj, Strategy) and obj.name not in STRATEGIES: register_strategy(obj)
     return dict(STRATEGIES)
+
+def options_of(cls: type, # a `Strategy` subclass
+               config: SearchConfig, # a search's settings
+              ):
+    "`cls.Options` built from what `config.options` gives for `cls.name` (its defaults for the rest); a ValueError names an unknown option."
+    given = dict((config.options or {}).get(cls.name) or {})
+    known = [f.name for f in dataclasses.fields(cls.Options)]
+    if unknown := sorted(set(given) - set(known)):
+        raise ValueError(f"strategy {cls.name!r} has no option {', '.join(map(repr, unknown))}; "
+                         f"its options: {', '.join(known) or 'none'}")
+    return cls.Options(**{k: _retuple(v) for k, v in given.items()})
+
+def with_options(config: SearchConfig # a search's settings
+                ) -> SearchConfig:
+    """`config` with every option of each of its strategies written out (defaults included, checked by the strategy), as
+    `config.json` holds it; a ValueError for options of a strategy the search does not run."""
+    if extra := sorted(set(config.options or {}) - set(config.strategies)):
+        raise ValueError(f"options given for {', '.join(extra)}, which the search does not run (strategies: {', '.join(config.strategies)})")
+    full = {s: _jsonable(dataclasses.asdict(options_of(get_strategy(s), config))) for s in config.strategies}
+    return dataclasses.replace(config, options={s: o for s, o in full.items() if o})
 
 def get_strategy(name: str) -> type:
     "The strategy class registered as `name`, or a `ValueError` listing the registered ones."
@@ -516,9 +559,10 @@ _RUN_FILES = ('config.json', 'evaluations.jsonl', 'checkpoint.json', 'pareto.jso
 class _Run:
     "One search run bound to a run directory; `search` and `resume` drive it."
     def __init__(self, run_dir, kb, evaluator, config: SearchConfig, extra: dict | None = None):
-        self.dir, self.kb, self.evaluator, self.cfg = Path(run_dir), kb, evaluator, config
         self.objectives = check_objectives(config.objectives)
         self.classes = {s: get_strategy(s) for s in config.strategies}  # an unknown name fails before anything is written
+        config = with_options(config)  # every strategy's options as it runs with them, checked before anything is written
+        self.dir, self.kb, self.evaluator, self.cfg = Path(run_dir), kb, evaluator, config
         if config.adapt_every:
             import modulenas.adapt  # noqa: F401 (adds Evaluator.adapt)
             if not callable(getattr(evaluator, 'adapt', None)):
@@ -572,7 +616,7 @@ class _Run:
         if path.exists() and log.exists() and log.stat().st_size > 0:  # a run that evaluated something: continue it or refuse
             try: old = json.loads(path.read_text())
             except (ValueError, RecursionError) as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
-            try: old['search'] = SearchConfig.from_dict(old.get('search') or {}).to_dict()  # settings added since: defaults
+            try: old['search'] = with_options(SearchConfig.from_dict(old.get('search') or {})).to_dict()  # settings added since: defaults
             except (TypeError, ValueError): pass  # told apart below
             for k in ('search', 'space'):
                 if old.get(k) != json.loads(json.dumps(cfg[k])):
@@ -648,7 +692,7 @@ def _adapt(run: _Run, name: str, seen, versions: dict, progress: bool = False) -
     keys = [k for k in seen if max(run.archive[k]['G']) <= 0]
     if not keys: return
     elite = [Candidate.from_dict(run.archive[keys[i]]['candidate'])
-             for i in best_order([run.archive[k]['F'] for k in keys], keys)[:cfg.elite]]
+             for i in best_order([run.archive[k]['F'] for k in keys], keys)[:cfg.adapt_elite]]
     groups = {}  # the best elite candidate using each chosen module: the modules are fine-tuned inside it
     for mid, cand in choose_modules(elite, run.kb, cfg.adapt_modules): groups.setdefault(cand.key, (cand, []))[1].append(mid)
     for cand, mids in groups.values():

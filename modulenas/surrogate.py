@@ -124,11 +124,25 @@ class SurrogateStrategy(Strategy):
     "NAT-style surrogate-assisted search: random initial evaluations, then batches proposed by NSGA-II on the best-ranking predictor."
     name = 'surrogate'
     inner_pop, inner_gens = 40, 25  # the predictor's NSGA-II: population and generations per proposal
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        "The surrogate's own settings."
+        n_initial: int | None = dataclasses.field(default=None, metadata=dict(flags=('--n-initial',)))  # true evaluations before the first predictor (None: two batches)
+        predictors: tuple = dataclasses.field(default=PREDICTORS, metadata=dict(flags=('--accuracy-predictors',)))  # accuracy predictors it chooses from by cross-validated Kendall tau
+        def __post_init__(self):
+            n = self.n_initial
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+                raise ValueError(f"n_initial must be a whole number of at least 1, not {n!r}")
+            names = tuple(self.predictors) if isinstance(self.predictors, (list, tuple)) else ()
+            if not names: raise ValueError(f"predictors: name at least one of {', '.join(PREDICTORS)}")
+            if bad := [p for p in names if p not in PREDICTORS]:
+                raise ValueError(f"predictors: unknown {', '.join(map(str, bad))}; choose from {', '.join(PREDICTORS)}")
+            if dups := sorted({p for p in names if names.count(p) > 1}): raise ValueError(f"predictors: {', '.join(dups)} named more than once")
+
     def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
         super().__init__(space, kb, config, seeds, fallback)
-        bad = [p for p in config.predictors if p not in PREDICTORS]
-        if bad: raise ValueError(f"unknown predictor(s) {bad}; choose from {', '.join(PREDICTORS)}")
-        self.n_initial = min(config.n_initial or 2 * config.pop_size, config.n_budget)
+        self.n_initial = min(self.options.n_initial or 2 * config.pop_size, config.n_budget)
         self.predicted = [o for o in ('error', 'latency') if o in config.objectives or (o == 'latency' and config.max_latency_ms)]
         self.rng = np.random.default_rng(config.seed + 2)
         self.told, self.log = {}, []  # told: key -> [genome, {quantity: value}, F, G]
@@ -164,7 +178,7 @@ class SurrogateStrategy(Strategy):
             return self._random(n, taken)
         seed = self.config.seed + 1000 * (len(self.log) + 1)
         y = {o: np.array([q[o] for _, q in rows]) for o in self.predicted}
-        taus = {p: cv_tau(p, X, y[self.predicted[0]], seed) for p in self.config.predictors}
+        taus = {p: cv_tau(p, X, y[self.predicted[0]], seed) for p in self.options.predictors}
         chosen = max(taus, key=lambda p: -2.0 if taus[p] is None else taus[p])
         models = {o: fit_predictor(chosen, X, y[o], seed) for o in self.predicted}
         self.log.append(dict(n_train=len(rows), tau=taus, chosen=chosen))

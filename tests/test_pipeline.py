@@ -225,7 +225,7 @@ def test_bad_arguments_exit_2(cli, args, message):
 @pytest.mark.parametrize('args, message', [  # more in tests/test_bad_inputs.py
     (['--device', 'cuda:99'], 'cuda:99'),
     (['--predict-adapters', 0.5, '--workers', 2], 'cannot be combined with --workers'),
-    (['--strategy', 'surrogate', '--accuracy-predictors', 'gp,svm'], '--accuracy-predictors: unknown svm'),
+    (['--strategy', 'surrogate', '--accuracy-predictors', 'gp,svm'], '--surrogate-predictors: unknown svm'),
     (['--adapt-every', -1], '--adapt-every must be a whole number'),
 ])
 def test_bad_search_settings_exit_2(kb, cli, tmp_path, args, message):

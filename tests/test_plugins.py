@@ -3,18 +3,28 @@ import json, textwrap
 
 TINY = ['--n-calib', 64, '--n-val', 128, '--pop-size', 3, '--n-gen', 2, '--seed', 0]
 
-# A whole strategy: the parents first, then one gene at a time of the most accurate candidate so far moved up.
+# A whole strategy with an option of its own: the parents first, then one gene at a time of the most accurate candidate
+# so far moved up by `stride`.
 HILL = '''
+import dataclasses
 from modulenas.search import Strategy, register_strategy
 
 @register_strategy
 class HillClimb(Strategy):
     name = 'hill'
     best, error, step = None, 2.0, 0
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        "The hill climber's settings."
+        stride: int = 1  # how far each step moves a gene
+        def __post_init__(self):
+            if self.stride < 1: raise ValueError(f"stride must be at least 1, not {self.stride}")
+
     def ask(self):
         if self.best is None: return [list(s) for s in self.seeds]
         g = list(self.best); i = self.step % len(g); self.step += 1
-        g[i] = (g[i] + 1 + self.step // len(g)) % (int(self.space.upper[i]) + 1)
+        g[i] = (g[i] + self.options.stride + self.step // len(g)) % (int(self.space.upper[i]) + 1)
         return [[int(v) for v in self.repair(g)]]
     def tell(self, genomes, records):
         for g, r in zip(genomes, records):
@@ -28,9 +38,14 @@ def test_plugin_strategy_through_the_cli(kb, cli, tmp_path):
     plugin = tmp_path / 'hill.py'
     plugin.write_text(textwrap.dedent(HILL))
     run = tmp_path / 'run'
-    r = cli('modulenas-search', kb, '--run-dir', run, '--plugins', plugin, '--strategy', 'hill,random', *TINY)
+    r = cli('modulenas-search', '--plugins', plugin, '--help')  # the plug-in's option is a flag, documented
+    assert r.returncode == 0 and '--hill-stride' in r.stdout and 'how far each step moves a gene (default: 1)' in r.stdout, r.stdout
+    r = cli('modulenas-search', kb, '--run-dir', run, '--plugins', plugin, '--strategy', 'hill,random', '--hill-stride', 0, *TINY)
+    assert r.returncode == 2 and '--hill-stride must be at least 1, not 0' in r.stderr and not run.exists(), r.stderr
+    r = cli('modulenas-search', kb, '--run-dir', run, '--plugins', plugin, '--strategy', 'hill,random', '--hill-stride', 2, *TINY)
     assert r.returncode == 0, r.stderr
     assert 'hypervolume hill' in r.stdout
+    assert json.loads((run / 'config.json').read_text())['search']['options'] == {'hill': {'stride': 2}}
     pareto = json.loads((run / 'pareto.json').read_text())
     assert pareto['strategies'] == ['hill', 'random']
     assert len(pareto['evaluated']['hill']) == len(pareto['evaluated']['random']) == 6  # the same budget
@@ -41,9 +56,15 @@ def test_plugin_strategy_through_the_cli(kb, cli, tmp_path):
     r = cli('modulenas-resume', run)
     assert r.returncode == 2 and f'--plugins {plugin}' in r.stderr and 'Traceback' not in r.stderr, r.stderr
     # named by the person resuming it, the plug-in loads in a fresh process
+    # with no checkpoint left, resuming replays every strategy from the start: with the option the run was made with,
+    # the hill climber asks for what it asked before, all of it already in the archive (stride 1 would ask for others)
+    before = (run / 'evaluations.jsonl').read_text()
+    (run / 'pareto.json').unlink(); (run / 'checkpoint.json').unlink()
     r = cli('modulenas-resume', run, '--plugins', plugin)
     assert r.returncode == 0, r.stderr
-    assert 'hypervolume hill' in r.stdout
+    assert 'hypervolume hill' in r.stdout and (run / 'evaluations.jsonl').read_text() == before
+    assert json.loads((run / 'pareto.json').read_text())['evaluated'] == pareto['evaluated']
+    assert json.loads((run / 'config.json').read_text())['search']['options'] == {'hill': {'stride': 2}}
 
 
 def test_a_run_folder_runs_no_code(kb, cli, tmp_path):

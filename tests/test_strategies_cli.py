@@ -7,12 +7,12 @@ TINY = ['--n-calib', 64, '--n-val', 128, '--pop-size', 3, '--n-gen', 4, '--seed'
 def test_growth_and_surrogate_with_four_objectives_and_a_cap(kb, cli, tmp_path):
     run = tmp_path / 'run'
     r = cli('modulenas-search', kb, '--run-dir', run, '--strategy', 'growth,surrogate', '--objectives',
-            'error,params,flops,latency', '--max-params', 300000, '--elite', 4, '--n-initial', 6,
-            '--accuracy-predictors', 'gp,trees', *TINY)
+            'error,params,flops,latency', '--max-params', 300000, '--growth-elite', 4, '--n-initial', 6,
+            '--surrogate-predictors', 'gp,trees', *TINY)
     assert r.returncode == 0, r.stderr
     assert 'hypervolume growth' in r.stdout and 'surrogate' in r.stdout
     config = json.loads((run / 'config.json').read_text())['search']
-    assert (config['elite'], config['n_initial'], config['predictors']) == (4, 6, ['gp', 'trees'])
+    assert config['options'] == {'growth': {'elite': 4}, 'surrogate': {'n_initial': 6, 'predictors': ['gp', 'trees']}}
     pareto = json.loads((run / 'pareto.json').read_text())
     assert pareto['objectives'] == ['error', 'params', 'flops', 'latency']
     assert all(len(pareto['evaluated'][s]) == 12 for s in ('growth', 'surrogate'))  # the same budget

@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #47ea989c
 from __future__ import annotations
-import argparse, dataclasses, functools, math, shutil, sqlite3, sys, tempfile, time, traceback, typing, warnings
+import argparse, dataclasses, errno, functools, math, os, shutil, sqlite3, sys, tempfile, time, traceback, typing, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -31,6 +31,11 @@ def _fail(msg: str):
     "Raise a `CLIError` carrying `msg`."
     raise CLIError(msg)
 
+def _machine_error(e: BaseException):
+    "Exit with status 1 after one line naming what the machine or the file system refused (a full disk, memory, permissions)."
+    print(f"error: {type(e).__name__}: {e}\nwhat had finished is kept: run the same command again once this is fixed",
+          file=sys.stderr); sys.exit(1)
+
 def _run_cli(fn, *args):
     "Call `fn(*args)`: a `CLIError` (a user's mistake) becomes `error: ...` on stderr and exit status 2; anything else is a bug, shown with its traceback, exit status 1."
     try:
@@ -38,9 +43,12 @@ def _run_cli(fn, *args):
         return fn(*args)
     except (CLIError, FolderBusy) as e:  # a user's mistake, or a folder another process is writing
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
-    except (OSError, MemoryError, sqlite3.OperationalError) as e:  # the machine or the file system (a full disk, memory, permissions), not modulenas
-        print(f"error: {type(e).__name__}: {e}\nwhat had finished is kept: run the same command again once this is fixed",
-              file=sys.stderr); sys.exit(1)
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG: _machine_error(e)
+        name = str(e.filename or '')
+        print(f"error: a path is longer than the file system allows: {name[:60]}{'...' if len(name) > 60 else ''} "
+              f"({len(name)} characters): choose a shorter one", file=sys.stderr); sys.exit(2)
+    except (MemoryError, sqlite3.OperationalError) as e: _machine_error(e)  # the machine (memory, a full disk), not modulenas
     except KeyboardInterrupt:
         print("interrupted: run the same command again to continue where it stopped", file=sys.stderr); sys.exit(130)
     except Exception as e:
@@ -71,6 +79,13 @@ def _check_out_folder(path, flag: str, ours: tuple = (), # names only this comma
                       what: str = 'output') -> None:
     "A `CLIError` when `path`, where a command is to write its folder, is a file, lies inside one, cannot be written there, or (given `ours`) is a non-empty folder holding none of them: someone else's."
     p = Path(path)
+    for q in (p, *p.parents):  # a link to nowhere, or a loop, on the way: a folder cannot be made there
+        if q.is_symlink() and not q.exists():
+            try: os.stat(q); why = 'points nowhere'
+            except OSError as e: why = 'is part of a loop of links' if e.errno == errno.ELOOP else f'points to {os.readlink(q)}, which does not exist'
+            _fail(f"{flag} {path}: the symbolic link {q} {why}")
+    if too_long := [n for n in p.parts if len(os.fsencode(n)) > 255]:
+        _fail(f"{flag}: the name {too_long[0][:40]}... is {len(too_long[0])} characters; the file system allows 255")
     if ours and p.is_dir():
         if (others := sorted(e.name for e in p.iterdir() if not e.name.startswith('.'))) and not set(others) & set(ours):
             _fail(f"{flag} {path}: the folder holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}) "

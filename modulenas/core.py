@@ -6,7 +6,7 @@ Docs: https://modulenas.github.io/modulenas/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cf829023
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, importlib.util, html, json, math, os, random, re, sys, tempfile, threading, time
+import contextlib, dataclasses, hashlib, importlib.util, html, json, math, os, random, re, stat, sys, tempfile, threading, time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -16,9 +16,9 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['shared_dir', 'cache_dir', 'package_file', 'child_path', 'default_device', 'check_environment', 'as_device',
-           'usable_device', 'set_seed', 'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'no_links', 'save_figure',
-           'FolderBusy', 'folder_lock', 'Record', 'count_params', 'module_device', 'count_flops', 'amp_dtype',
-           'autocast', 'render_table', 'progress_bar']
+           'usable_device', 'set_seed', 'sha256_bytes', 'sha256_file', 'atomic_write_bytes', 'no_links', 'plain_file',
+           'read_file_bytes', 'save_figure', 'FolderBusy', 'folder_lock', 'Record', 'count_params', 'module_device',
+           'count_flops', 'amp_dtype', 'autocast', 'render_table', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #65895feb
 def shared_dir() -> Path | None:
@@ -144,6 +144,31 @@ def no_links(root: str | Path, # the folder everything must stay in (itself may 
             raise ValueError(f"{p} is a symbolic link: modulenas reads and writes only inside the {what} {root} and will "
                              "not follow it; put the file itself there, or use another folder")
     return path
+
+def plain_file(path: str | Path, # where a file is read or written
+               what: str = 'file', # what the file holds, for the message
+              ) -> Path:
+    "`path`, or a `ValueError` when something other than a regular file (a folder, a FIFO, a device) is there."
+    path = Path(path)
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        kind = 'a folder' if path.is_dir() else 'not a regular file'
+        raise ValueError(f"{path} is {kind}, where the {what} belongs: move it away (or use another folder)")
+    return path
+
+def read_file_bytes(path: str | Path, # the file to read
+                    limit: int, # the most bytes it may hold
+                    what: str = 'file', # what it holds, for the messages
+                   ) -> bytes:
+    """The bytes of the regular file `path`; a ValueError for a folder, FIFO or device (opened without blocking and
+    refused: it could wait forever or never end) and for one over `limit` bytes, counted as read, not taken from its size."""
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+    try: regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except BaseException: os.close(fd); raise
+    if not regular: os.close(fd); raise ValueError(f"{path} is not a regular file, where the {what} belongs")
+    with os.fdopen(fd, 'rb') as f: data = f.read(limit + 1)
+    if len(data) > limit: raise ValueError(f"{path} holds more than {limit:,} bytes: over the limit for the {what}")
+    return data
 
 
 # %% ../nbs/00_core.ipynb #e769cbc6

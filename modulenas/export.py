@@ -16,7 +16,7 @@ import torch, torchvision
 from torch import fx, nn
 
 import modulenas
-from .core import as_device, atomic_write_bytes, child_path, count_flops, count_params, sha256_bytes
+from .core import as_device, atomic_write_bytes, child_path, count_flops, count_params, read_file_bytes, sha256_bytes
 from .data import DataSplits, ImageSet, normalize
 from .graphspec import graph_to_spec, spec_to_graph
 from .arch import Candidate, from_parent
@@ -25,9 +25,9 @@ from .data import accuracy, top1_correct
 from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch
 
 # %% auto #0
-__all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'NetworkFormatError', 'ExportedNet', 'library_versions', 'export_network',
-           'read_network_record', 'load_network', 'onnx_available', 'export_onnx', 'onnx_max_diff',
-           'finetune_and_compare']
+__all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'MAX_RECORD_BYTES', 'MAX_WEIGHT_BYTES', 'NetworkFormatError', 'ExportedNet',
+           'library_versions', 'export_network', 'read_network_record', 'load_network', 'onnx_available', 'export_onnx',
+           'onnx_max_diff', 'finetune_and_compare']
 
 # %% ../nbs/11_export.ipynb #bacf8c61
 FORMAT = 'modulenas.network/1'  # the format string of network.json
@@ -130,13 +130,16 @@ def export_network(net: AssembledNet, # the network to keep (its modules must be
     return folder
 
 # %% ../nbs/11_export.ipynb #7fb33d02
+MAX_RECORD_BYTES, MAX_WEIGHT_BYTES = 64 << 20, 4 << 30  # the largest network.json and weights file read
 _KEYS = {'format', 'name', 'candidate', 'mean', 'std', 'input_size', 'num_classes', 'classes', 'metrics', 'versions', 'weights', 'modules'}
 
 def read_network_record(folder: str | Path) -> dict:
     "The checked contents of `folder/network.json`."
     path = Path(folder)/NETWORK_FILE
     if not path.exists(): raise FileNotFoundError(f"no {NETWORK_FILE} in {folder}: not an exported network")
-    try: record = json.loads(path.read_text())
+    try: text = read_file_bytes(path, MAX_RECORD_BYTES, 'network record')  # not a folder, FIFO or device
+    except ValueError as e: raise NetworkFormatError(str(e)) from None
+    try: record = json.loads(text)
     except (ValueError, RecursionError) as e: raise NetworkFormatError(f"{path} is not JSON: {e}") from None
     if not isinstance(record, dict) or record.get('format') != FORMAT:
         raise NetworkFormatError(f"{path}: unknown format {record.get('format') if isinstance(record, dict) else None!r}; this version reads {FORMAT!r}")
@@ -148,7 +151,8 @@ def _read_weights(folder: Path, record: dict) -> dict[str, torch.Tensor]:
     "The tensors of the weights file, after checking its sha256 against the record."
     path = folder/WEIGHTS_FILE
     if not path.exists(): raise NetworkFormatError(f"{path} is missing")
-    data = path.read_bytes()
+    try: data = read_file_bytes(path, MAX_WEIGHT_BYTES, 'weights')
+    except ValueError as e: raise NetworkFormatError(str(e)) from None
     if sha256_bytes(data) != record['weights'].get('sha256'):
         raise NetworkFormatError(f"{path}: sha256 does not match {NETWORK_FILE} (changed or truncated)")
     return safetensors.torch.load(data)

@@ -17,7 +17,7 @@ from torch import nn
 import safetensors.torch
 from fastcore.basics import patch
 
-from .core import Record, as_device, atomic_write_bytes, sha256_bytes, sha256_file, render_table
+from .core import Record, as_device, atomic_write_bytes, read_file_bytes, sha256_bytes, sha256_file, render_table
 from .decompose import GRANULARITIES, ModuleInfo, Piece
 from .graphspec import UnsafeSpecError, graph_to_spec, parse_spec, spec_to_graph, spec_to_json
 
@@ -174,7 +174,10 @@ class KnowledgeBase:
     def _prepare_folder(self, create: bool) -> None:
         "Check the folder is a knowledge base (or may become one) and create it when allowed."
         if self.path.exists() and not self.path.is_dir(): raise KnowledgeBaseError(f"{self.path} is a file, not a knowledge-base folder")
-        if self.index_path.is_file(): return
+        if self.index_path.is_file():
+            if self.index_path.stat().st_size: return
+            raise KnowledgeBaseError(f"{self.index_path} is an empty file (0 bytes), not a knowledge-base index: nothing is "
+                                     "written into it; remove it to build a knowledge base here")
         if not create: raise FileNotFoundError(f"no knowledge base at {self.path} (no index.sqlite); pass create=True to make one")
         if self.path.is_dir() and any(self.path.iterdir()):
             if not _interrupted_creation(self.path):
@@ -271,12 +274,9 @@ def _read_weights(self: KnowledgeBase, sha256: str, mid: str) -> dict[str, torch
     if not isinstance(sha256, str) or not _SHA.fullmatch(sha256):
         raise CorruptWeightsError(f"module {mid}: the index names an invalid weight file {sha256!r}")
     path = self.weights_path(sha256)
-    try:
-        if (size := path.stat().st_size) > self.max_weight_bytes:
-            raise CorruptWeightsError(f"module {mid}: weight file {path} holds {size:,} bytes, over the limit of "
-                                      f"{self.max_weight_bytes:,} (KnowledgeBase.max_weight_bytes)")
-        data = path.read_bytes()
+    try: data = read_file_bytes(path, self.max_weight_bytes, 'weight file')  # a FIFO, a device or a file that grows: refused
     except FileNotFoundError: raise CorruptWeightsError(f"module {mid}: weight file {path} is missing") from None
+    except ValueError as e: raise CorruptWeightsError(f"module {mid}: {e} (KnowledgeBase.max_weight_bytes is {self.max_weight_bytes:,})") from None
     if (got := sha256_bytes(data)) != sha256:
         raise CorruptWeightsError(f"module {mid}: weight file {path} is corrupt (sha256 {got[:12]}..., expected {sha256[:12]}...)")
     try: return safetensors.torch.load(data)
@@ -584,7 +584,8 @@ def _file_problem(self: KnowledgeBase, sha: Any, mid: str) -> str | None:
     "What is wrong with the weight file `sha` of module `mid`, or None."
     if not isinstance(sha, str) or not _SHA.fullmatch(sha): return f"{mid}: invalid weight file name {sha!r:.80}"
     path = self.weights_path(sha)
-    if not path.is_file(): return f"{mid}: weight file {path} is missing"
+    if not path.is_file():
+        return f"{mid}: weight file {path} is {'missing' if not (path.exists() or path.is_symlink()) else 'not a regular file'}"
     if path.stat().st_size > self.max_weight_bytes:
         return f"{mid}: weight file {path} is over the limit of {self.max_weight_bytes:,} bytes (KnowledgeBase.max_weight_bytes)"
     if sha256_file(path) != sha: return f"{mid}: weight file {path} is corrupt (sha256 mismatch)"

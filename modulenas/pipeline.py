@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, progress_bar, save_figure, render_table, usable_device
+from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
 from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, option_parse, options_from_flags
@@ -33,8 +33,8 @@ __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 
 def read_run(run_dir) -> dict:
     "The `config`, `pareto` front and `archive` (key -> record) of the finished search in `run_dir`, or a `CLIError`."
     d = Path(run_dir)
-    for name in ('config.json', 'pareto.json', 'evaluations.jsonl'):  # read only from the folder itself
-        try: no_links(d, d/name, 'run folder')
+    for name in ('config.json', 'pareto.json', 'evaluations.jsonl'):  # read only from the folder itself, and only files
+        try: plain_file(no_links(d, d/name, 'run folder'), f"run's {name}")
         except ValueError as e: _fail(str(e))
     if not (d/'config.json').exists():
         _fail(f"{d} is not a search run folder (no config.json): start one with modulenas-search")
@@ -192,6 +192,7 @@ def resume_main(run_dir, # a search run folder
     the run lists are loaded only when `plugins` names them too (a run folder chooses no code to run)."""
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
+    plain_file(no_links(run_dir, path, 'run folder'), "run's config.json")
     try: cfg = json.loads(path.read_text())
     except (ValueError, RecursionError) as e: raise ValueError(f"{path} is damaged ({e}): it is not the config of a run") from None
     if 'setup' not in cfg: raise ValueError(f"{path} has no setup (made by search(), not modulenas-search): call resume with a kb and an evaluator")

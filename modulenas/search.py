@@ -18,7 +18,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
-from .core import Record, _jsonable, _retuple, atomic_write_bytes, folder_lock, no_links, progress_bar, save_figure, sha256_bytes
+from .core import Record, _jsonable, _retuple, atomic_write_bytes, folder_lock, no_links, plain_file, progress_bar, save_figure, sha256_bytes
 from .arch import Candidate, InvalidCandidate, _by_position, validate, from_parent, apply_versions
 
 # %% auto #0
@@ -440,7 +440,10 @@ def _plugin_failure(p: str, e: Exception, path: Path | None = None) -> PluginErr
     frames = traceback.extract_tb(e.__traceback__)
     mine = [f for f in frames if path is not None and Path(f.filename) == path] or frames[-1:]
     where = f" (at {mine[-1].filename}:{mine[-1].lineno})" if mine and not isinstance(e, SyntaxError) else ''
-    return PluginError(f"plugin {p} failed to import: {type(e).__name__}: {e}{where}")
+    said = f": {e}" if str(e) else ''
+    return PluginError(f"plugin {p} failed to import: {type(e).__name__}{said}{where}")
+
+_IMPORT_FAILURES = (Exception, SystemExit, KeyboardInterrupt)  # a plug-in calling sys.exit() or raising an interrupt while imported is broken, not done
 
 def load_plugins(plugins: Sequence[str] = ()) -> list:
     "Import `plugins` (module names, or paths of `.py` files) so that the strategies they register become available; a `PluginError` (a `ValueError`) names one that is missing or fails."
@@ -456,7 +459,7 @@ def load_plugins(plugins: Sequence[str] = ()) -> list:
                 try: spec.loader.exec_module(mod)
                 except BaseException as e:
                     del sys.modules[name]
-                    if isinstance(e, Exception): raise _plugin_failure(p, e, path) from e
+                    if isinstance(e, _IMPORT_FAILURES): raise _plugin_failure(p, e, path) from e
                     raise
             out.append(sys.modules[name])
         else:
@@ -464,7 +467,7 @@ def load_plugins(plugins: Sequence[str] = ()) -> list:
             except ModuleNotFoundError as e:
                 if e.name is None or not p.startswith(e.name): raise _plugin_failure(p, e) from e  # a module the plug-in imports
                 raise PluginError(f"plugin module {p!r} cannot be imported: {e}") from e
-            except Exception as e: raise _plugin_failure(p, e) from e
+            except _IMPORT_FAILURES as e: raise _plugin_failure(p, e) from e
     return out
 
 def strategies() -> dict:
@@ -572,7 +575,7 @@ class _Run:
         self.dir.mkdir(parents=True, exist_ok=True)
         for p in self.dir.glob('.*.tmp'):  # a write a crash cut short (the run holds its folder: no other writer)
             if _TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink(): p.unlink()
-        for name in _RUN_FILES: no_links(self.dir, self.dir/name, 'run folder')  # nothing read or written through a link
+        for name in _RUN_FILES: plain_file(no_links(self.dir, self.dir/name, 'run folder'), f"run's {name}")  # nothing read or written through a link or into a folder
         self._check_or_write_config(extra or {})
         self.archive = Archive(self.dir/'evaluations.jsonl')
         self.zoo = [from_parent(kb, p) for p in self.space.parents]
@@ -817,6 +820,7 @@ def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
     "Continue the search in `run_dir` (from its config); only evaluations missing from its archive are run."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
+    plain_file(path, "run's config.json")
     try: search_cfg = SearchConfig.from_dict(json.loads(path.read_text())['search'])
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}): it is not the config of a run") from None

@@ -26,6 +26,13 @@ def places(tmp_path_factory):
                         'empty': {}, 'photos': {'cat.jpg': 'not ours', 'notes.txt': 'mine'}}.items():
         (d / name).mkdir()
         for f, text in files.items(): (d / name / f).write_text(text)
+    (d / 'exit0.py').write_text('import sys\nsys.exit(0)\n')  # plug-ins that end the process or fake an interrupt
+    (d / 'interrupt.py').write_text('raise KeyboardInterrupt\n')
+    (d / 'zero_kb').mkdir(); (d / 'zero_kb' / 'index.sqlite').write_bytes(b'')  # an empty file is no index
+    for run, name in (('folder_run', 'config.json'), ('folder_log_run', 'evaluations.jsonl'), ('folder_net', 'network.json')):
+        (d / run / name).mkdir(parents=True)  # a folder where a run's or a network's file belongs
+    (d / 'dangling').symlink_to(d / 'nowhere')
+    (d / 'loop1').symlink_to(d / 'loop2'); (d / 'loop2').symlink_to(d / 'loop1')
     return d
 
 
@@ -123,6 +130,20 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (['modulenas-search', kb, '--run-dir', d / 'photos'], '--run-dir ' + str(d / 'photos') + ': the folder holds other files (cat.jpg, notes.txt) and no search run'),
         (['modulenas-run', '--out', d / 'photos'], 'and no modulenas-run output'),
         (['modulenas-export', d / 'damaged_net', '--out', d / 'photos'], '--out ' + str(d / 'photos') + ': the folder holds other files'),
+        (s + ['--plugins', d / 'exit0.py'], f"plugin {d / 'exit0.py'} failed to import: SystemExit: 0"),
+        (r + ['--plugins', d / 'interrupt.py'], f"plugin {d / 'interrupt.py'} failed to import: KeyboardInterrupt"),
+        (['modulenas-search', d / 'zero_kb'], 'index.sqlite is an empty file (0 bytes), not a knowledge-base index'),
+        (['modulenas-build-kb', '--out', d / 'zero_kb', '--models', 'resnet20'], 'is an empty file (0 bytes)'),
+        (['modulenas-search', kb, '--run-dir', d / 'folder_run'], "folder_run/config.json is a folder, where the run's config.json belongs"),
+        (['modulenas-search', kb, '--run-dir', d / 'folder_log_run'], "evaluations.jsonl is a folder, where the run's evaluations.jsonl belongs"),
+        (['modulenas-resume', d / 'folder_run'], "is a folder, where the run's config.json belongs"),
+        (['modulenas-finetune', d / 'folder_run'], "is a folder, where the run's config.json belongs"),
+        (['modulenas-export', d / 'folder_net', '--out', d / 'new_export'], 'network.json is not a regular file'),
+        (['modulenas-build-kb', '--out', d / 'dangling', '--models', 'resnet20'], f"the symbolic link {d / 'dangling'} points to {d / 'nowhere'}, which does not exist"),
+        (['modulenas-export', d / 'damaged_net', '--out', d / 'loop1' / 'net'], 'is part of a loop of links'),
+        (r[:2] + [d / 'dangling' / 'out'], f"the symbolic link {d / 'dangling'} points to"),
+        (s[:3] + [d / ('a' * 300)], 'longer than the file system allows'),
+        (['modulenas-build-kb', '--out', d / ('b' * 300), '--models', 'resnet20'], 'longer than the file system allows'),
         (['modulenas-build-kb', '--out', d / 'photos', '--models', 'resnet20'], '--out ' + str(d / 'photos') + ' is not empty and holds no index.sqlite'),
     ]
 

@@ -24,7 +24,11 @@ from .evaluate import Evaluator, prepare_net, stitch
 __all__ = ['choose_modules']
 
 # %% ../nbs/08c_adapt.ipynb #a6d4ba51
-def choose_modules(elite: Sequence[Candidate], kb, n: int, kinds: Sequence[str] = ('stem', 'body')) -> list[tuple[str, Candidate]]:
+def choose_modules(elite: Sequence[Candidate], # the best candidates so far, best first
+                   kb, # the knowledge base holding their modules
+                   n: int, # how many modules to choose (at least 1)
+                   kinds: Sequence[str] = ('stem', 'body'), # module kinds that may be chosen ('stem', 'body', 'head')
+                  ) -> list[tuple[str, Candidate]]:
     "The `n` modules of `kinds` most of `elite` (best first) use, by original (ties: first met); each with the best candidate using it."
     if n < 1: raise ValueError(f"choose at least one module, not {n}")
     count, first, where = Counter(), {}, {}

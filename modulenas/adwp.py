@@ -32,7 +32,9 @@ __all__ = ['STATS_METHOD', 'FACTORS', 'N_ENTRY', 'stats_context', 'feature_stats
 STATS_METHOD = 'feature-stats/1'  # what stored feature statistics are tagged with (changes when their computation does)
 FACTORS = (1, 2, 4)  # the pooling factors the pixel statistics are kept at (an adapter pools its input by one of them)
 
-def stats_context(images_u8: torch.Tensor, grid: int = 2) -> dict:
+def stats_context(images_u8: torch.Tensor, # the probe images (N, C, H, W) uint8
+                  grid: int = 2, # side of the grid the features are averaged over
+                 ) -> dict:
     "The context feature statistics of `images_u8` are kept under in the knowledge base."
     return dict(images=images_key(images_u8), n=len(images_u8), grid=grid, method=STATS_METHOD)
 
@@ -87,7 +89,9 @@ def feature_stats(kb, # the knowledge base (the statistics are kept in it)
     return out
 
 # %% ../nbs/09d_adwp.ipynb #e3fcad7e
-def adapter_target(kb, dst: str) -> str:
+def adapter_target(kb, # the knowledge base (or stand-in) holding the modules
+                   dst: str, # id of the module the adapter feeds
+                  ) -> str:
     "The id of the module whose output an adapter in front of module `dst` must reproduce: the one before `dst` in its own network."
     r = kb.get(dst)
     if r.position == 0: raise ValueError(f"{dst} is a stem: nothing is stitched in front of it")
@@ -139,7 +143,12 @@ def _meta(kb, parent: str, cache: dict) -> dict:
         cache[parent] = dict(family=m.get('family'), source=m.get('source'), n=m.get('n_modules') or len(_by_position(kb, parent)))
     return cache[parent]
 
-def pair_features(kb, src: str, dst: str, factor: int, cache: dict | None = None) -> torch.Tensor:
+def pair_features(kb, # the knowledge base (or stand-in) holding the modules
+                  src: str, # id of the module whose output enters the adapter
+                  dst: str, # id of the module the adapter feeds
+                  factor: int, # the adapter's pooling factor
+                  cache: dict | None = None, # per-network metadata read so far, filled in (None: a fresh one)
+                 ) -> torch.Tensor:
     "Features of the pair as a whole: same network, same family, same lineage, log channels and factor, relative depths."
     cache = {} if cache is None else cache
     a, b = kb.get(src), kb.get(dst)
@@ -149,7 +158,14 @@ def pair_features(kb, src: str, dst: str, factor: int, cache: dict | None = None
                          math.log2(a.out_channels), math.log2(b.in_channels), math.log2(factor), da, db, db - da])
 
 @torch.no_grad()
-def encode_pair(kb, stats: dict, src: str, dst: str, factor: int, ridge: float = 1e-3, cache: dict | None = None) -> PairEncoding:
+def encode_pair(kb, # the knowledge base (or stand-in) holding the modules
+                stats: dict, # module id -> feature statistics (from `feature_stats`)
+                src: str, # id of the module whose output enters the adapter
+                dst: str, # id of the module the adapter feeds
+                factor: int, # the adapter's pooling factor
+                ridge: float = 1e-3, # ridge penalty of the closed-form fit (on standardised features)
+                cache: dict | None = None, # per-network metadata read so far, filled in (None: a fresh one)
+               ) -> PairEncoding:
     "The `PairEncoding` of an adapter from `src` into `dst`, from the stored feature statistics alone."
     tgt = adapter_target(kb, dst)
     missing = [m for m in (src, tgt) if m not in stats]
@@ -171,7 +187,8 @@ def encode_pair(kb, stats: dict, src: str, dst: str, factor: int, ridge: float =
 # %% ../nbs/09d_adwp.ipynb #2caa0708
 N_ENTRY = 6  # features per weight entry, before the pair's
 
-def entry_features(enc: PairEncoding) -> torch.Tensor:
+def entry_features(enc: PairEncoding, # the encoding of the module pair
+                  ) -> torch.Tensor:
     "(cout, cin, features) for every weight of the adapter: its closed-form value and correlation, its row's R^2, whether it is on the diagonal, the scales, then the pair's features."
     cout, cin = enc.beta.shape
     per = torch.stack([enc.beta, enc.rho, enc.r2_rows[:, None].expand(cout, cin), torch.eye(cout, cin),
@@ -212,14 +229,17 @@ class AdapterPredictor(nn.Module):
         return f"AdapterPredictor({'trained on ' + str(n) + ' module pairs' if n else 'untrained: the statistics-only closed form'}, hidden {self.hidden})"
 
 # %% ../nbs/09d_adwp.ipynb #415501b9
-def save_predictor(predictor: AdapterPredictor, path) -> Path:
+def save_predictor(predictor: AdapterPredictor, # the predictor to save
+                   path, # the file to write
+                  ) -> Path:
     "Write `predictor` to `path` as safetensors (its settings in the metadata)."
     meta = dict(hidden=str(predictor.hidden), ridge=repr(predictor.ridge), format='adwp/1')
     data = safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in predictor.state_dict().items()}, metadata=meta)
     atomic_write_bytes(Path(path), data)
     return Path(path)
 
-def load_predictor(path) -> AdapterPredictor:
+def load_predictor(path, # a file `save_predictor` wrote
+                  ) -> AdapterPredictor:
     "The predictor `save_predictor` wrote to `path`."
     from safetensors import safe_open
     with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
@@ -232,15 +252,18 @@ def load_predictor(path) -> AdapterPredictor:
 @dataclasses.dataclass
 class KeptPair:
     "The adapters kept for one module pair (one per upstream they were fitted after), and what the predictor is trained on."
-    src: str
-    dst: str
-    factor: int
+    src: str  # the module whose output enters the adapters
+    dst: str  # the module they feed
+    factor: int  # their pooling factor
     weight: torch.Tensor  # (cout, cin) the mean of the kept weights
     bias: torch.Tensor  # (cout,) the mean of the kept biases
     n: int  # adapters kept for the pair
     r2: float  # mean R^2 of the kept fits (on the calibration pixels)
 
-def kept_pairs(kb, stats: dict, context: dict | None = None) -> list[KeptPair]:
+def kept_pairs(kb, # the knowledge base holding the kept adapters
+               stats: dict, # module id -> feature statistics (from `feature_stats`)
+               context: dict | None = None, # only the adapters kept under this context (`adapter_context`; None: all)
+              ) -> list[KeptPair]:
     "The adapters kept in `kb` (by `evaluate`), grouped by module pair, for the pairs whose statistics are in `stats`."
     groups = {}
     for rows in ([kb.tensors('adapter', context)] if context is not None else _by_context(kb)):
@@ -260,7 +283,10 @@ def _by_context(kb) -> list[dict]:
     "The kept adapters of every context, one dict per context."
     return [kb.tensors('adapter', c) for c in kb.tensor_contexts('adapter')]
 
-def held_out(pair: KeptPair, fraction: float = 0.2, seed: int = 0) -> bool:
+def held_out(pair: KeptPair, # the module pair
+             fraction: float = 0.2, # share of all pairs that is held out
+             seed: int = 0, # changes which pairs are held out
+            ) -> bool:
     "Whether `pair` belongs to the held-out split (a fixed hash of the two module ids and the seed)."
     h = int(sha256_bytes(f'{seed}/{pair.src}>{pair.dst}'.encode())[:8], 16)
     return h % 10_000 < fraction * 10_000
@@ -290,7 +316,10 @@ def _r2(pred: list, true: list) -> float:
     p, t = torch.cat([x.flatten() for x in pred]), torch.cat([x.flatten() for x in true])
     return float(1 - (p - t).pow(2).sum() / (t - t.mean()).pow(2).sum().clamp_min(1e-12))
 
-def function_error(beta: torch.Tensor, target: torch.Tensor, corr: torch.Tensor) -> torch.Tensor:
+def function_error(beta: torch.Tensor, # (cout, cin) standardised weights to judge
+                   target: torch.Tensor, # (cout, cin) the standardised weights they should match
+                   corr: torch.Tensor, # (cin, cin) correlation of the source features
+                  ) -> torch.Tensor:
     "How much of what the adapter `target` computes `beta` gets wrong (both standardised): tr(D C D^T) / tr(T C T^T), D = beta - target, C the source correlation."
     d = beta - target
     return (d @ corr * d).sum() / (target @ corr * target).sum().clamp_min(1e-6)
@@ -344,8 +373,14 @@ def fit_predictor(kb, # the knowledge base holding kept adapters and the feature
     return pred, PredictorReport(len(train), len(held), entry, func, grid, time.perf_counter() - t0)
 
 # %% ../nbs/09d_adwp.ipynb #1e35eba5
-def plot_predicted_vs_fitted(kb, stats: dict, predictor: AdapterPredictor, pairs: Sequence[KeptPair], ax=None,
-                             max_points: int = 4000, seed: int = 0):
+def plot_predicted_vs_fitted(kb, # the knowledge base (or stand-in) holding the modules
+                             stats: dict, # module id -> feature statistics (from `feature_stats`)
+                             predictor: AdapterPredictor, # the predictor to judge
+                             pairs: Sequence[KeptPair], # the module pairs with fitted adapters to compare against
+                             ax=None, # matplotlib axes to draw on (None: a new figure)
+                             max_points: int = 4000, # the most weights drawn (a random sample)
+                             seed: int = 0, # seed of that sample
+                            ):
     "Scatter of predicted against fitted adapter weights (standardised), closed form and predictor, one point per weight; returns the axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4.5, 4.5))
@@ -388,7 +423,8 @@ class ScreenedEvaluator:
                  keep: float = 0.25, # share of each batch's candidates with adapters scored in full (at least one)
                  n_screen: int = 1000, # validation images the screening score is measured on
                  n_probe: int = 256, # calibration images the feature statistics are measured on
-                 progress: bool = True):
+                 progress: bool = True, # show a progress bar while the feature statistics are measured
+                ):
         if not 0 < keep <= 1: raise ValueError(f"keep must be a share in (0, 1], not {keep!r}")
         if not hasattr(evaluator, 'data') or not hasattr(evaluator, 'pool'):
             raise ValueError("screening with predicted adapters needs an in-process Evaluator (not Ray workers)")

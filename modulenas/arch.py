@@ -52,7 +52,9 @@ class InvalidCandidate(ValueError):
     "A candidate that cannot be assembled; the message names the module and the rule it breaks."
 
 # %% ../nbs/06_arch.ipynb #3323578e
-def needs_adapter(prev, nxt) -> bool:
+def needs_adapter(prev, # the earlier module's record
+                  nxt, # the record of the module fed by it
+                 ) -> bool:
     "True unless `nxt` is the module that follows `prev` in their common parent (then their shapes match)."
     consecutive = prev.parent == nxt.parent and nxt.position == prev.position + 1
     same_cut = getattr(prev, 'granularity', None) == getattr(nxt, 'granularity', None)
@@ -67,12 +69,12 @@ class Slot(Record):
     parent: str  # the network the module comes from
     position: int  # its place in that parent
     kind: str  # 'stem', 'body' or 'head'
-    in_channels: int
-    out_channels: int
-    in_reduction: int
-    out_reduction: int
-    params: int
-    flops: int
+    in_channels: int  # channels of the module input
+    out_channels: int  # channels of its output
+    in_reduction: int  # input side over the network input side (0: not spatial)
+    out_reduction: int  # same for its output
+    params: int  # the module's parameters (the adapter's not counted)
+    flops: int  # the module's FLOPs at its parent's reference input, batch 1
     adapter: bool = False  # a stitching adapter sits in front of this module
     adapter_in: int = 0  # channels arriving at the adapter
     adapter_factor: int = 1  # its average-pooling factor (1 = none)
@@ -114,7 +116,10 @@ def _slot(index: int, rec, prev, arriving: int, adjacent: bool) -> Slot:
     return Slot(**fields, adapter=True, adapter_in=prev.out_channels, adapter_factor=factor)
 
 # %% ../nbs/06_arch.ipynb #74fa1470
-def plan(candidate: Candidate, kb, num_classes: int | None = None) -> tuple[Slot, ...]:
+def plan(candidate: Candidate, # the network to check
+         kb, # the knowledge base (or stand-in) holding its modules
+         num_classes: int | None = None, # classes the head must predict (None: any)
+        ) -> tuple[Slot, ...]:
     "The slots of `candidate` with the adapters it needs; raises `InvalidCandidate` when it cannot be assembled."
     if not isinstance(candidate, Candidate): raise TypeError(f"expected a Candidate, got {type(candidate).__name__}")
     wanted = ['stem'] + ['body'] * len(candidate.body) + ['head']
@@ -129,7 +134,10 @@ def plan(candidate: Candidate, kb, num_classes: int | None = None) -> tuple[Slot
         prev, arriving = rec, rec.out_reduction
     return tuple(slots)
 
-def validate(candidate: Candidate, kb, num_classes: int | None = None) -> None:
+def validate(candidate: Candidate, # the network to check
+             kb, # the knowledge base (or stand-in) holding its modules
+             num_classes: int | None = None, # classes the head must predict (None: any)
+            ) -> None:
     "Raise `InvalidCandidate` (naming the slot and the rule) unless `candidate` can be assembled from `kb`."
     plan(candidate, kb, num_classes)
 
@@ -138,7 +146,9 @@ def _by_position(kb, parent: str) -> list:
     "The modules of `parent` in network order."
     return sorted(kb.modules_of(parent), key=lambda r: r.position)
 
-def from_parent(kb, parent: str) -> Candidate:
+def from_parent(kb, # a knowledge base (or stand-in)
+                parent: str, # the name of one of its networks
+               ) -> Candidate:
     "The network `parent` of `kb` as a candidate (its own modules in order, named after it)."
     recs = _by_position(kb, parent)
     if not recs: raise InvalidCandidate(f"no modules of {parent!r} in the knowledge base")
@@ -147,7 +157,9 @@ def from_parent(kb, parent: str) -> Candidate:
     return Candidate(recs[0].id, tuple(r.id for r in recs[1:-1]), recs[-1].id, name=parent)
 
 # %% ../nbs/06_arch.ipynb #1587789d
-def apply_versions(candidate: Candidate, versions: dict) -> Candidate:
+def apply_versions(candidate: Candidate, # the network to update
+                   versions: dict, # original module id -> id of its version (empty: no change)
+                  ) -> Candidate:
     "`candidate` with each module that `versions` (original id -> version id, see `KnowledgeBase.add_version`) maps replaced by its version."
     if not versions: return candidate
     sub = lambda m: versions.get(m, m)
@@ -158,7 +170,9 @@ class CandidateTable(list):
     "Rows (dicts) describing a candidate slot by slot; renders as an HTML table in notebooks."
     columns = ('index', 'id', 'parent', 'position', 'kind', 'channels', 'reduction', 'params', 'flops', 'adapter')
 
-    def __init__(self, rows: Iterable[dict], title: str = ''):
+    def __init__(self, rows: Iterable[dict], # one dict per slot
+                 title: str = '', # shown above the table
+                ):
         super().__init__(rows); self.title = title
 
     def __repr__(self) -> str: return render_table(self, self.columns, title=self.title)
@@ -170,7 +184,9 @@ def _adapter_text(s: Slot) -> str:
     if not s.adapter: return ''
     return f'{s.adapter_in}->{s.in_channels}' + (f' /{s.adapter_factor}' if s.adapter_factor > 1 else '')
 
-def describe(candidate: Candidate, kb) -> CandidateTable:
+def describe(candidate: Candidate, # the network to describe
+             kb, # the knowledge base (or stand-in) holding its modules
+            ) -> CandidateTable:
     "One row per slot of `candidate`: id, parent, position, channels, reduction, params, FLOPs, adapter."
     slots = plan(candidate, kb)
     rows = [dict(index=s.index, id=s.id, parent=s.parent, position=s.position, kind=s.kind,
@@ -192,7 +208,11 @@ def _stages(kb, parents: list[str]) -> dict:
             st['depths'][p] = st['depths'].get(p, 0) + 1
     return dict(sorted(stages.items()))
 
-def random_candidate(kb, parents: list[str] | None = None, seed: int = 0, depths: tuple[int, ...] | None = None) -> Candidate:
+def random_candidate(kb, # a knowledge base (or stand-in)
+                     parents: list[str] | None = None, # the networks whose modules are mixed (None: every network of `kb`)
+                     seed: int = 0, # seed of the random choices
+                     depths: tuple[int, ...] | None = None, # per stage, the number of body modules (None: random, between the parents' depths)
+                    ) -> Candidate:
     "A random valid mixture of the modules of `parents` (default: all networks of `kb`), reproducible from `seed`."
     rng = random.Random(seed)
     parents = sorted(parents or kb.models())

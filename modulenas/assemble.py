@@ -68,7 +68,8 @@ class NormalEquations:
     "Running float64 sums X^T X, X^T T, sum T^2 for the least-squares fit T ~ X W^T + b."
     def __init__(self, n_in: int,  # features per sample in X
                  n_out: int,  # features per sample in T
-                 device=None):
+                 device=None,  # where the sums live (None: the CPU)
+                ):
         self.n_in, self.n_out, self.n = n_in, n_out, 0
         kw = dict(dtype=torch.float64, device=as_device(device) if device is not None else None)
         self.xtx = torch.zeros(n_in + 1, n_in + 1, **kw)
@@ -106,7 +107,13 @@ class NormalEquations:
         return float(1 - sse / sst.clamp_min(1e-30))
 
 # %% ../nbs/07_assemble.ipynb #9920e935
-def sample_positions(n_images: int, height: int, width: int, k: int, seed: int = 0, device=None) -> torch.Tensor:
+def sample_positions(n_images: int, # rows of the result, one per image
+                     height: int, # feature map height
+                     width: int, # feature map width
+                     k: int, # pixels sampled per image (all of them when k >= height * width)
+                     seed: int = 0, # seed of the sampling
+                     device=None, # where the result goes (None: the CPU)
+                    ) -> torch.Tensor:
     "(n_images, min(k, H*W)) sorted flat pixel indices, distinct per image, reproducible from (seed, H, W)."
     hw = height * width
     if k >= hw: idx = torch.arange(hw).expand(n_images, hw)
@@ -123,7 +130,10 @@ def gather_positions(features: torch.Tensor,  # (B, C, H, W) feature maps
     return flat.gather(2, index[:, None, :].expand(b, c, index.shape[1])).transpose(1, 2)
 
 # %% ../nbs/07_assemble.ipynb #063519d9
-def adapter_inputs(adapter: Adapter, features: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def adapter_inputs(adapter: Adapter, # the stitching adapter
+                   features: torch.Tensor, # (B, C, H, W) feature maps arriving at it
+                   index: torch.Tensor, # (B, P) flat pixel indices, at the pooled resolution
+                  ) -> torch.Tensor:
     "What the adapter's 1x1 convolution sees at the sampled pixels: the pooled `features` gathered at `index`."
     return gather_positions(adapter.pool(features), index)
 
@@ -135,7 +145,8 @@ class AssembledNet(nn.Module):
                  candidate: Candidate | None = None,  # what was assembled
                  plan: Sequence[Slot] = (),  # descriptions of the slots
                  mean: Sequence[float] = (0., 0., 0.),  # input normalisation of the stem's parent
-                 std: Sequence[float] = (1., 1., 1.)):
+                 std: Sequence[float] = (1., 1., 1.),  # input normalisation std of the stem's parent
+                ):
         super().__init__()
         if len(slots) != len(adapters): raise ValueError(f"{len(slots)} slots but {len(adapters)} adapters")
         self.slots = nn.ModuleList(slots)
@@ -169,7 +180,9 @@ def _state_tensors(m: nn.Module) -> list[torch.Tensor]:
 
 class ModulePool:
     "Modules loaded once per device and handed out again reset to their trained weights (no disk read per candidate)."
-    def __init__(self, kb, device='cpu'):
+    def __init__(self, kb, # the knowledge base the modules are loaded from
+                 device='cpu', # where the modules are loaded
+                ):
         self.kb, self.device = kb, as_device(device)
         self._modules, self._trained = {}, {}  # id -> [instances], id -> trained parameters and buffers
 
@@ -194,7 +207,9 @@ class ModulePool:
         torch._foreach_copy_(dst, src)  # one fused copy (per device and dtype), as torch's optimisers do
         return out
 
-def parent_normalization(kb, parent: str) -> tuple[tuple, tuple]:
+def parent_normalization(kb, # a knowledge base (or stand-in)
+                         parent: str, # the name of one of its networks
+                        ) -> tuple[tuple, tuple]:
     "(mean, std) of the inputs `parent` was trained on, from the knowledge base's model metadata."
     meta = kb.model_meta(parent)
     get = (lambda k: meta[k]) if isinstance(meta, dict) else (lambda k: getattr(meta, k))
@@ -204,7 +219,8 @@ def parent_normalization(kb, parent: str) -> tuple[tuple, tuple]:
 def assemble(candidate: Candidate,  # what to build
              kb,  # knowledge base holding its modules
              device='cpu',  # where to load the modules
-             pool: ModulePool | None = None) -> AssembledNet:  # reuse loaded modules (see `ModulePool`)
+             pool: ModulePool | None = None,  # reuse loaded modules (see `ModulePool`)
+            ) -> AssembledNet:
     "Load the modules of `candidate`, with raw adapters where needed; eval mode."
     device = as_device(device)
     slots = plan(candidate, kb)
@@ -250,7 +266,8 @@ def recalibrate_bn(net: nn.Module,  # network to recalibrate, in place
     return net
 
 # %% ../nbs/07_assemble.ipynb #4735dc74
-def images_key(images_u8: torch.Tensor) -> str:
+def images_key(images_u8: torch.Tensor, # the uint8 images
+              ) -> str:
     "A short hash of a batch of uint8 images: the context that measurements made on them are kept under."
     return sha256_bytes(images_u8.detach().to('cpu').contiguous().numpy().tobytes())[:16]
 
@@ -339,9 +356,9 @@ class AdapterFit(Record):
     slot: int  # index of the module the adapter feeds
     id: str  # that module's id
     teacher: str  # 'parent@position' whose features were the target
-    cin: int
-    cout: int
-    factor: int
+    cin: int  # channels arriving at the adapter
+    cout: int  # channels it feeds to the module
+    factor: int  # its average-pooling factor (1 = none)
     samples: int  # pixel samples in the fit
     r2: float  # share of the teacher's variance explained after fitting
     r2_raw: float  # the same for the raw (identity-like) adapter
@@ -384,7 +401,8 @@ def fit_adapters(net: AssembledNet,  # assembled network; its adapters are fitte
                  batch_size: int = 500,  # images per forward pass
                  amp=None,  # autocast: None = as the caller set it, False/True/a dtype
                  channels_last: bool | None = None,  # None: as the net's weights are stored
-                 reestimate_bn: bool = False) -> list[AdapterFit]:  # also re-estimate BN of each adapted module, in the pass
+                 reestimate_bn: bool = False,  # also re-estimate BN of each adapted module, in the pass
+                ) -> list[AdapterFit]:
     "Fit every adapter of `net` in closed form, one pass along the chain; the fit statistics per adapter."
     cache = teacher_cache
     if cache.kb is not kb: raise ValueError("the teacher cache was built on another knowledge base")
@@ -411,7 +429,9 @@ def fit_adapters(net: AssembledNet,  # assembled network; its adapters are fitte
 # %% ../nbs/07_assemble.ipynb #eebaf537
 ADAPTER_METHOD = 'adapter/1'  # what kept adapters are tagged with (changes when the fitting changes)
 
-def adapter_context(cache: TeacherCache, ridge: float) -> dict:
+def adapter_context(cache: TeacherCache, # the teacher cache the adapters were fitted against
+                    ridge: float, # the ridge penalty of the fit
+                   ) -> dict:
     "The context fitted adapters are kept under: the calibration images, the sampled pixels and the ridge penalty."
     return dict(images=cache.images_key, positions=cache.k, seed=cache.seed, ridge=float(ridge), method=ADAPTER_METHOD)
 
@@ -461,7 +481,8 @@ def classifier_inputs(net: nn.Module,  # network with a final linear layer (`net
                       mean: Sequence[float] | None = None,  # input normalisation; default `net.mean`
                       std: Sequence[float] | None = None,  # default `net.std`
                       amp=None,  # autocast: None leaves the caller's setting, False/True/a dtype
-                      channels_last: bool | None = None) -> torch.Tensor:  # None: as the network's weights are stored
+                      channels_last: bool | None = None,  # None: as the network's weights are stored
+                     ) -> torch.Tensor:
     "The features arriving at the classifier of `net` for each image, (N, in_features) float32, in eval mode."
     clf = _classifier(net)
     mean, std = net_normalization(net, mean, std)
@@ -530,7 +551,8 @@ def resize_classifier(net: nn.Module, # an `AssembledNet`
     return net
 
 # %% ../nbs/07_assemble.ipynb #1eefc56c
-def refinable_parameters(net: nn.Module) -> list[nn.Parameter]:
+def refinable_parameters(net: nn.Module, # an assembled network (or any network with a final linear layer)
+                        ) -> list[nn.Parameter]:
     "The parameters `refine` trains: adapters, BatchNorm affine parameters and the classifier."
     params = list(net.adapters.parameters()) if hasattr(net, 'adapters') else []
     params += [p for m in net.modules() if isinstance(m, _BN) and m.affine for p in (m.weight, m.bias)]
@@ -543,13 +565,14 @@ def refine(net: nn.Module,  # assembled network, trained in place
            train_set,  # training images: `.images` (N, C, H, W) uint8 and `.labels` (N,) int64
            steps: int,  # optimisation steps
            lr: float = 1e-3,  # Adam learning rate
-           batch_size: int = 128,
+           batch_size: int = 128,  # images per step
            seed: int = 0,  # seeds the batch order and the flips
            device=None,  # default: where `net` is
            amp=None,  # autocast: None = bf16 on CUDA, off elsewhere; False/True/a dtype
            channels_last: bool | None = None,  # None: as the network's weights are stored
            flip: bool = True,  # random horizontal flips
-           mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+           mean: Sequence[float] | None = None,  # per-channel input mean (None: net.mean)
+           std: Sequence[float] | None = None,  # per-channel input std (None: net.std)
            callback=None,  # called as `callback(step, loss)` after each step (1-based); it may evaluate `net`
            bn_stats: str = 'batch',  # BatchNorm in training: 'batch' statistics (and running updates) or 'frozen'
           ) -> list[float]:

@@ -8,21 +8,23 @@ Docs: https://modulenas.github.io/modulenas/cli.html.md"""
 from __future__ import annotations
 import argparse, dataclasses, errno, functools, math, os, shutil, sqlite3, sys, tempfile, time, traceback, typing, warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Annotated, Callable, Sequence
 
-from fastcore.script import anno_parser, call_parse
+from fastcore.script import _HelpFormatter, anno_parser, call_parse
 
 from .core import FolderBusy, check_environment, shared_dir
+from . import __version__
 from .zoo import list_models
 from .kb import KnowledgeBase, KnowledgeBaseError
 from .ingest import ModelError
 
 # %% auto #0
-__all__ = ['GRANULARITIES', 'MAX_SEED', 'CLIError', 'build_kb_main', 'build_kb', 'option_flags', 'parse_with_options',
-           'option_parse', 'options_from_flags']
+__all__ = ['GRANULARITIES', 'VERSION', 'MAX_SEED', 'CLIError', 'option_flags', 'parse_command', 'parse_with_options', 'command',
+           'option_parse', 'options_from_flags', 'build_kb_main', 'build_kb']
 
 # %% ../nbs/10_cli.ipynb #bd0d70af
 GRANULARITIES = ('cut', 'block', 'stage')
+VERSION = f'modulenas {__version__}'  # what every command's --version prints
 
 class CLIError(ValueError):
     "A bad argument or missing input; the console scripts print it as one line and exit with status 2."
@@ -97,62 +99,6 @@ def _check_out_folder(path, flag: str, ours: tuple = (), # names only this comma
             except OSError as e: _fail(f"{flag} {path}: cannot write in {q} ({e.strerror or e})")
             return
 
-# %% ../nbs/10_cli.ipynb #bfe86a68
-def _check_build_args(models: str, granularity: str) -> list[str]:
-    "The zoo names matching `models`, or a clear error."
-    if granularity not in GRANULARITIES: _fail(f"--granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
-    names = list_models(models)
-    if not names: _fail(f"no zoo model matches {models!r}; known models: {', '.join(list_models())}")
-    return names
-
-# %% ../nbs/10_cli.ipynb #ad7cfa2f
-def _load_model_plugins(plugins: str | None) -> None:
-    "Import the comma-separated modules or .py files `plugins`, which register networks of their own (`zoo.register_model`)."
-    from modulenas.search import load_plugins
-    try: load_plugins([p.strip() for p in (plugins or '').split(',') if p.strip()])
-    except (FileNotFoundError, ValueError) as e: _fail(str(e))
-
-def build_kb_main(out: str = 'runs/kb', models: str = '*', granularity: str = 'block', offline: bool = False,
-                  replace: bool = False, progress: bool = True, plugins: str | None = None) -> dict:
-    "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
-    _load_model_plugins(plugins)
-    names = _check_build_args(models, granularity)
-    _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
-    t0, fresh = time.perf_counter(), not Path(out).exists()
-    try: kb = KnowledgeBase(out)
-    except KnowledgeBaseError as e: _fail(f'--out {e}')
-    with warnings.catch_warnings(record=True) as caught, kb:
-        warnings.simplefilter('always')
-        try: added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
-        except ModelError as e: failed, added = e, []
-        else: failed = None
-        summary = dict(path=str(Path(out).resolve()), models=kb.models(), modules=len(kb),
-                       added=sorted({r.parent for r in added}), granularity=granularity,
-                       skipped=[str(w.message) for w in caught if 'skipped' in str(w.message)],
-                       seconds=round(time.perf_counter() - t0, 2))
-    if fresh and not summary['models']: shutil.rmtree(out, ignore_errors=True)  # no empty knowledge base left behind
-    if failed is not None: _fail(f"{failed}; the models added before it are kept" if summary['models'] else str(failed))
-    if not set(names) & set(summary['models']):
-        _fail(f"no weights found for {', '.join(names)} (looked in {shared_dir() or 'no local folder'}"
-              f"{'' if offline else ' and online'}): set MODULENAS_SHARED to a folder holding zoo/")
-    return summary
-
-# %% ../nbs/10_cli.ipynb #555e5970
-@call_parse
-def build_kb(
-    out: str = 'runs/kb',  # knowledge-base folder (created if missing, extended if present)
-    models: str = '*',  # zoo models to add, a glob pattern such as 'resnet*'
-    granularity: str = 'block',  # where to cut: 'cut' (every legal cut), 'block' or 'stage'
-    offline: bool = False,  # never download: read weights only from $MODULENAS_SHARED/zoo
-    replace: bool = False,  # re-add models already in the knowledge base
-    plugins: str = None,  # comma-separated modules or .py files registering networks of your own (modulenas.zoo.register_model)
-):
-    "Cut the zoo's pretrained models into modules and store them in a knowledge base."
-    s = _run_cli(build_kb_main, out, models, granularity, offline, replace, True, plugins)
-    for msg in s['skipped']: print(f"warning: {msg}", file=sys.stderr)
-    print(f"knowledge base {s['path']}: {s['modules']} modules from {len(s['models'])} models "
-          f"({', '.join(s['models'])}); added {', '.join(s['added']) or 'nothing new'} in {s['seconds']} s")
-
 # %% ../nbs/10_cli.ipynb #a3793b9d
 def _split_names(s: str | None) -> list[str]:
     return [p.strip() for p in (s or '').split(',') if p.strip()]
@@ -191,31 +137,69 @@ def option_flags(parser: argparse.ArgumentParser, # the command's parser
             dests[dest] = (name, f.name)
     return dests
 
+def _group_flags(parser: argparse.ArgumentParser, groups: dict) -> None:
+    "Move the flags named in `groups` (title -> parameter names) into argument groups of those titles, in order."
+    actions = {a.dest: a for a in parser._actions}
+    for title, names in groups.items():
+        group = parser.add_argument_group(title)
+        for n in names:
+            a = actions[n]  # a name that is no parameter is the command's bug: a KeyError says which
+            for g in parser._action_groups:
+                if a in g._group_actions: g._group_actions.remove(a)
+            group._group_actions.append(a)
+
+class _Help(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    "fastcore's help layout, with the examples after the flags kept as written."
+
+def parse_command(func: Callable, # a command's function (documented parameters; `**options` with `strategy_options`)
+                  argv: list[str], # the command line, without the program's name
+                  prog: str | None = None, # the command's name in `--help`
+                  groups: dict | None = None, # title -> names of the parameters shown under it in `--help`
+                  examples: Sequence[str] = (), # command lines shown at the end of `--help`
+                  strategy_options: bool = False, # add every registered strategy's options as flags
+                 ) -> dict:
+    "The keyword arguments `func` is called with: its parameters from `argv`, and (with `strategy_options`) the strategy options given."
+    classes = {}
+    if strategy_options:  # the plug-ins first: their strategies' options are flags too
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument('--plugins', default=None)
+        plugins = pre.parse_known_args(argv)[0].plugins
+        from modulenas.search import load_plugins, strategies
+        try: load_plugins(_split_names(plugins)); classes = strategies()
+        except ValueError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)  # a plug-in missing or broken: one line
+    parser = anno_parser(func, prog=prog)
+    parser.formatter_class = _Help
+    if groups: _group_flags(parser, groups)
+    option_flags(parser, classes)
+    if examples: parser.epilog = 'examples:\n' + '\n'.join(f'  {e}' for e in examples) + f'\n\n{VERSION}'
+    kwargs = vars(parser.parse_args(argv))
+    for k in ('pdb', 'xtra'): kwargs.pop(k, None)
+    return kwargs
+
 def parse_with_options(func: Callable, # a command's function (documented parameters, `**options`)
                        argv: list[str], # the command line, without the program's name
                        prog: str | None = None, # the command's name in `--help`
                       ) -> dict:
     "The keyword arguments `func` is called with: its parameters from `argv`, and the strategy options given."
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--plugins', default=None)
-    plugins = pre.parse_known_args(argv)[0].plugins
-    from modulenas.search import load_plugins, strategies
-    try: load_plugins(_split_names(plugins)); classes = strategies()
-    except ValueError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)  # a plug-in missing or broken: one line
-    parser = anno_parser(func, prog=prog)
-    option_flags(parser, classes)
-    kwargs = vars(parser.parse_args(argv))
-    for k in ('pdb', 'xtra'): kwargs.pop(k, None)
-    return kwargs
+    return parse_command(func, argv, prog, strategy_options=True)
+
+def command(groups: dict | None = None, # title -> names of the parameters shown under it in `--help` (the rest: 'options')
+            examples: Sequence[str] = (), # command lines shown at the end of `--help`
+            strategy_options: bool = False, # every registered strategy's options as flags (the function takes `**options`)
+           ) -> Callable:
+    "A decorator making a console script of a function, like fastcore's `call_parse`: flags grouped, examples at the end of `--help`, and strategy options as flags when asked; called with arguments, the function runs as it is."
+    def deco(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def _f(*args, **kwargs):
+            if args or kwargs: return func(*args, **kwargs)
+            return func(**parse_command(func, sys.argv[1:], Path(sys.argv[0]).name, groups, examples, strategy_options))
+        return _f
+    return deco
 
 def option_parse(func: Callable # a command's function: documented parameters, then `**options`
                 ) -> Callable:
     "Like fastcore's `call_parse`, with each registered strategy's options as flags (see above); called with arguments, `func` runs as it is."
-    @functools.wraps(func)
-    def _f(*args, **kwargs):
-        if args or kwargs: return func(*args, **kwargs)
-        return func(**parse_with_options(func, sys.argv[1:], Path(sys.argv[0]).name))
-    return _f
+    return command(strategy_options=True)(func)
 
 def options_from_flags(flat: dict, # {'strategy.option': value} as `option_parse` passes them
                        strategies: Sequence[str], # the strategies the command runs
@@ -235,3 +219,68 @@ def options_from_flags(flat: dict, # {'strategy.option': value} as `option_parse
         out.setdefault(s, {})[o] = value
     return out
 
+
+# %% ../nbs/10_cli.ipynb #bfe86a68
+def _check_build_args(models: str, granularity: str) -> list[str]:
+    "The zoo names matching `models`, or a clear error."
+    if granularity not in GRANULARITIES: _fail(f"--granularity must be one of {', '.join(GRANULARITIES)}, not {granularity!r}")
+    names = list_models(models)
+    if not names: _fail(f"no zoo model matches {models!r}; known models: {', '.join(list_models())}")
+    return names
+
+# %% ../nbs/10_cli.ipynb #ad7cfa2f
+def _load_model_plugins(plugins: str | None) -> None:
+    "Import the comma-separated modules or .py files `plugins`, which register networks of their own (`zoo.register_model`)."
+    from modulenas.search import load_plugins
+    try: load_plugins([p.strip() for p in (plugins or '').split(',') if p.strip()])
+    except (FileNotFoundError, ValueError) as e: _fail(str(e))
+
+def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if missing, extended if present)
+                  models: str = '*', # zoo models to add, a glob pattern such as 'resnet*'
+                  granularity: str = 'block', # where to cut: 'cut', 'block' or 'stage'
+                  offline: bool = False, # never download: read weights from the shared folder only
+                  replace: bool = False, # add again models the knowledge base already has
+                  progress: bool = True, # show progress bars
+                  plugins: str | None = None, # comma-separated modules or .py files that register more networks (None: none)
+                 ) -> dict:
+    "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
+    _load_model_plugins(plugins)
+    names = _check_build_args(models, granularity)
+    _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
+    t0, fresh = time.perf_counter(), not Path(out).exists()
+    try: kb = KnowledgeBase(out)
+    except KnowledgeBaseError as e: _fail(f'--out {e}')
+    with warnings.catch_warnings(record=True) as caught, kb:
+        warnings.simplefilter('always')
+        try: added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
+        except ModelError as e: failed, added = e, []
+        else: failed = None
+        summary = dict(path=str(Path(out).resolve()), models=kb.models(), modules=len(kb),
+                       added=sorted({r.parent for r in added}), granularity=granularity,
+                       skipped=[str(w.message) for w in caught if 'skipped' in str(w.message)],
+                       seconds=round(time.perf_counter() - t0, 2))
+    if fresh and not summary['models']: shutil.rmtree(out, ignore_errors=True)  # no empty knowledge base left behind
+    if failed is not None: _fail(f"{failed}; the models added before it are kept" if summary['models'] else str(failed))
+    if not set(names) & set(summary['models']):
+        _fail(f"no weights found for {', '.join(names)} (looked in {shared_dir() or 'no local folder'}"
+              f"{'' if offline else ' and online'}): set MODULENAS_SHARED to a folder holding zoo/")
+    return summary
+
+# %% ../nbs/10_cli.ipynb #555e5970
+@command(groups={'knowledge base': ('out', 'models', 'granularity', 'replace', 'plugins'), 'weights': ('offline',)},
+         examples=('modulenas-build-kb --out runs/kb', "modulenas-build-kb --out runs/kb --models 'resnet2*' --offline",
+                   'modulenas-build-kb --out runs/kb --models mynet --plugins my_models.py'))
+def build_kb(
+    out: str = 'runs/kb',  # knowledge-base folder (created if missing, extended if present)
+    models: str = '*',  # zoo models to add, a glob pattern such as 'resnet*'
+    granularity: str = 'block',  # where to cut: 'cut' (every legal cut), 'block' or 'stage'
+    offline: bool = False,  # never download: read weights only from $MODULENAS_SHARED/zoo
+    replace: bool = False,  # re-add models already in the knowledge base
+    plugins: str = None,  # comma-separated modules or .py files registering networks of your own (modulenas.zoo.register_model)
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
+):
+    "Cut the zoo's pretrained models into modules and store them in a knowledge base."
+    s = _run_cli(build_kb_main, out, models, granularity, offline, replace, True, plugins)
+    for msg in s['skipped']: print(f"warning: {msg}", file=sys.stderr)
+    print(f"knowledge base {s['path']}: {s['modules']} modules from {len(s['models'])} models "
+          f"({', '.join(s['models'])}); added {', '.join(s['added']) or 'nothing new'} in {s['seconds']} s")

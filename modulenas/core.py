@@ -80,11 +80,13 @@ def check_environment() -> None:
         raise ValueError(f"MODULENAS_CACHE={c} names a file: point it at a folder (or unset it)")
 
 # %% ../nbs/00_core.ipynb #1d055d7f
-def as_device(device: str | torch.device | None = None) -> torch.device:
+def as_device(device: str | torch.device | None = None, # a device or its name, e.g. 'cpu', 'cuda:1' (None: `default_device()`)
+             ) -> torch.device:
     "`device` as a `torch.device`; `None` means `default_device()`."
     return default_device() if device is None else torch.device(device)
 
-def usable_device(device: str | torch.device | None = None) -> torch.device:
+def usable_device(device: str | torch.device | None = None, # a device or its name (None: `default_device()`)
+                 ) -> torch.device:
     "`as_device(device)`, or a `ValueError` in one line when this machine cannot run on it (an unknown name, no CUDA GPU, no such GPU)."
     try: d = as_device(device)
     except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use cpu, cuda or cuda:N") from None
@@ -98,17 +100,21 @@ def usable_device(device: str | torch.device | None = None) -> torch.device:
     return d
 
 # %% ../nbs/00_core.ipynb #c10bccbd
-def set_seed(seed: int) -> torch.Generator:
+def set_seed(seed: int, # the seed (NumPy gets it modulo 2**32)
+            ) -> torch.Generator:
     "Seed Python, NumPy and torch (CPU and CUDA); returns a CPU generator seeded the same way."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #20bd4f30
-def sha256_bytes(data: bytes) -> str:
+def sha256_bytes(data: bytes, # the bytes to hash
+                ) -> str:
     "Hex sha256 of `data`."
     return hashlib.sha256(data).hexdigest()
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | Path, # the file to hash
+                chunk: int = 1 << 20, # bytes read at a time
+               ) -> str:
     "Hex sha256 of the file at `path`, read in chunks."
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -116,7 +122,9 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #18220647
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def atomic_write_bytes(path: str | Path, # the file to write (its folder is made if missing)
+                       data: bytes, # its new contents
+                      ) -> Path:
     "Write `data` to `path` through a fsynced temporary file and an atomic rename."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
@@ -174,7 +182,7 @@ def read_file_bytes(path: str | Path, # the file to read
 # %% ../nbs/00_core.ipynb #e769cbc6
 def save_figure(fig, # a matplotlib figure
                 path: str | Path, # where the PNG goes (replaced atomically: a link there is replaced, never followed)
-                dpi: int = 100,
+                dpi: int = 100, # the PNG's resolution, in dots per inch
                ) -> Path:
     "Write `fig` as a PNG through `atomic_write_bytes` and close it."
     import io, matplotlib.pyplot as plt
@@ -265,31 +273,39 @@ class Record:
         return cls.from_dict(json.loads(s))
 
 # %% ../nbs/00_core.ipynb #b23207c0
-def count_params(module: nn.Module) -> int:
+def count_params(module: nn.Module, # the module whose parameters are counted
+                ) -> int:
     "Number of parameters of `module` (shared tensors counted once)."
     return sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
 
-def module_device(module: nn.Module) -> torch.device:
+def module_device(module: nn.Module, # the module to look at
+                 ) -> torch.device:
     "The device of `module`'s first parameter or buffer (the CPU for a module without any)."
     t = next(iter([*module.parameters(), *module.buffers()]), None)
     return t.device if t is not None else torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #933ee7a5
-def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+def count_flops(module: nn.Module, # the module to run once, without gradients
+                *inputs: torch.Tensor, # its inputs
+               ) -> int:
     "FLOPs of one forward pass of `module` on `inputs`, as `torch.utils.flop_counter` counts them (a multiply-add is 2)."
     from torch.utils.flop_counter import FlopCounterMode
     with torch.no_grad(), FlopCounterMode(display=False) as counter: module(*inputs)
     return int(counter.get_total_flops())
 
 # %% ../nbs/00_core.ipynb #0841c5c0
-def amp_dtype(device, amp=True) -> torch.dtype | None:
+def amp_dtype(device, # the device autocast runs on
+              amp=True, # True (the device's half dtype), a dtype, or None/False (off)
+             ) -> torch.dtype | None:
     "The autocast dtype `amp` asks for on `device`: None when off (`None`/`False`), the device's half dtype for `True`, else `amp`."
     if amp is None or amp is False: return None
     if isinstance(amp, torch.dtype): return amp
     if as_device(device).type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16
 
-def autocast(device, amp=None) -> contextlib.AbstractContextManager:
+def autocast(device, # the device autocast runs on
+             amp=None, # None (leave the caller's setting), False (off), True (the device's half dtype) or a dtype
+            ) -> contextlib.AbstractContextManager:
     "Autocast on `device` as `amp` says: `None` leaves the caller's setting, `False` turns it off, `True` or a dtype on."
     if amp is None: return contextlib.nullcontext()
     if amp is False: return torch.autocast(as_device(device).type, enabled=False)
@@ -355,7 +371,10 @@ def _progress_seconds() -> float:
         raise ValueError(f"MODULENAS_PROGRESS_SECONDS={v!r} must be a number of seconds (0 or more), or unset")
     return x
 
-def progress_bar(iterable=None, file=None, **kwargs):
+def progress_bar(iterable=None, # what to iterate over, as for tqdm
+                 file=None, # the stream the bar writes to (None: stderr)
+                 **kwargs,
+                ):
     "A tqdm bar (arguments as tqdm's); on a file or a pipe it writes whole lines, at most one every 30 seconds."
     stream = file if file is not None else sys.stderr
     if _interactive(stream):

@@ -64,7 +64,10 @@ def normalize(images_u8: torch.Tensor, # uint8 images (..., C, H, W), any device
     return _affine(images_u8, *_scale_shift(mean, std, images_u8.shape[-3], images_u8.device, dtype), dtype, channels_last)
 
 # %% ../nbs/01_data.ipynb #79429448
-def net_normalization(net, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> tuple[tuple, tuple]:
+def net_normalization(net, # a network, read for its `.mean`/`.std` when those are not given
+                      mean: Sequence[float] | None = None, # per-channel input mean (None: `net.mean`)
+                      std: Sequence[float] | None = None, # per-channel input std (None: `net.std`)
+                     ) -> tuple[tuple, tuple]:
     "The input normalisation to feed `net`: `mean`/`std` when given, else the network's own `.mean`/`.std`."
     mean, std = mean or getattr(net, 'mean', None), std or getattr(net, 'std', None)
     if mean is None or std is None: raise ValueError("pass mean and std: the network has no .mean/.std attributes")
@@ -192,7 +195,8 @@ def _folder_split(split_dir: Path, classes: tuple[str, ...], source: str) -> Ima
     samples = make_dataset(split_dir, {c: i for i, c in enumerate(classes)}, extensions=IMG_EXTENSIONS)
     return _image_set(_decode_rgb([p for p, _ in samples]), [i for _, i in samples], classes, source)
 
-def is_image_folder(root: str | Path | None) -> bool:
+def is_image_folder(root: str | Path | None, # the folder to check (None: not one)
+                   ) -> bool:
     "Whether `root` is a folder holding `train/` and `test/` subfolders."
     return root is not None and (Path(root)/'train').is_dir() and (Path(root)/'test').is_dir()
 
@@ -272,7 +276,8 @@ def _load_sets(path: Path) -> tuple[ImageSet, ImageSet]:
     return tuple(ImageSet(t[f'{s}.images'], t[f'{s}.labels'], classes, meta['source']) for s in ('train', 'test'))
 
 # %% ../nbs/01_data.ipynb #10d4991c
-def is_archive(path: str | Path | None) -> bool:
+def is_archive(path: str | Path | None, # the file to check (None: not one)
+              ) -> bool:
     "Whether `path` is a tar archive file."
     return path is not None and Path(path).is_file() and tarfile.is_tarfile(path)
 
@@ -304,7 +309,9 @@ def load_cifar10_jpg(archive: str | Path | None = None, # the archive; default `
 # %% ../nbs/01_data.ipynb #cb3b9292
 _TORCHVISION = {'cifar10': torchvision.datasets.CIFAR10, 'cifar100': torchvision.datasets.CIFAR100}
 
-def torchvision_present(name: str, root: str | Path) -> bool:
+def torchvision_present(name: str, # a torchvision data set's name, e.g. 'cifar10'
+                        root: str | Path, # the folder its files would be in
+                       ) -> bool:
     "Whether torchvision's files for dataset `name` are in `root` (checked by torchvision)."
     cls = _TORCHVISION[name]
     if not (Path(root)/cls.base_folder).is_dir(): return False

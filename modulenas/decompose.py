@@ -292,8 +292,8 @@ class ModuleInfo(Record):
 @dataclasses.dataclass
 class Piece:
     "A module cut from a network: a `GraphModule` with its own weights, and its `ModuleInfo`."
-    gm: fx.GraphModule
-    info: ModuleInfo
+    gm: fx.GraphModule  # the module as a graph, with its own copy of the weights
+    info: ModuleInfo  # where it sits in its parent, its interface and its cost
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor: return self.gm(x)
 
@@ -366,7 +366,8 @@ def run_pieces(pieces: Sequence[Piece | nn.Module], # modules in order
     return x
 
 # %% ../nbs/04_decompose.ipynb #0ebe0871
-def pieces_table(pieces: Sequence[Piece]) -> list[dict]:
+def pieces_table(pieces: Sequence[Piece], # a network's modules, e.g. from `decompose`
+                ) -> list[dict]:
     "One row per module: position, kind, shapes, channels, reduction, parameters, FLOPs and covered nodes."
     return [dict(position=i.position, kind=i.kind, shape=f"{i.in_shape} -> {i.out_shape}",
                  channels=f"{i.in_channels} -> {i.out_channels}", reduction=f"{i.in_reduction} -> {i.out_reduction}",
@@ -385,7 +386,9 @@ def _html_table(rows: list[dict]) -> str:
     return render_table(rows, fmt=_cell, style='html', empty='(no modules)')
 
 # %% ../nbs/04_decompose.ipynb #9aa4d1a6
-def plot_pieces(pieces: Sequence[Piece], ax=None):
+def plot_pieces(pieces: Sequence[Piece], # a network's modules, e.g. from `decompose`
+                ax=None, # matplotlib axes to draw on (None: a new figure)
+               ):
     "Bar chart of the parameters and FLOPs of each module; returns the matplotlib axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(8, 3))

@@ -44,8 +44,13 @@ class _Worker:
 
 class RayEvaluator:
     "Scores batches of candidates on Ray workers built from `setup` (see `modulenas.spec.search_setup`)."
-    def __init__(self, setup: dict, workers: int | None = None, address: str | None = None, retries: int = 3,
-                 threads_per_worker: int = 1, gpus_per_worker: float | None = None):
+    def __init__(self, setup: dict, # what each worker builds its knowledge base, data and evaluator from (`search_setup`)
+                 workers: int | None = None, # number of workers (None: one per `threads_per_worker` of the cluster's CPUs)
+                 address: str | None = None, # a running Ray cluster to join (None: a private local one, unless Ray is already started)
+                 retries: int = 3, # restarts of a worker that dies, and retries of its task
+                 threads_per_worker: int = 1, # CPU threads (and Ray CPUs) per worker
+                 gpus_per_worker: float | None = None, # GPUs per worker (None: on CUDA the cluster's GPUs shared evenly, at most one each; else 0)
+                ):
         ray = _ray()
         if workers is not None and workers < 1: raise ValueError(f"workers must be at least 1, not {workers}")
         t0, self.owns_ray = time.perf_counter(), not ray.is_initialized()

@@ -23,13 +23,18 @@ __all__ = ['teacher_blocks', 'block_options', 'BlockScore', 'option_cost', 'scor
            'block_score', 'best_chains', 'dna_candidates', 'BlockScorer', 'DNAStrategy']
 
 # %% ../nbs/09c_dna.ipynb #38c0a757
-def teacher_blocks(kb, teacher: str) -> list:
+def teacher_blocks(kb, # a knowledge base (or stand-in)
+                   teacher: str, # the name of one of its networks
+                  ) -> list:
     "The body modules of network `teacher`, in order."
     blocks = [r for r in _by_position(kb, teacher) if r.kind == 'body']
     if not blocks: raise ValueError(f"{teacher!r} has no body modules in the knowledge base (networks: {', '.join(kb.models())})")
     return blocks
 
-def block_options(kb, space: SearchSpace, block) -> list:
+def block_options(kb, # the knowledge base (or stand-in) holding the modules
+                  space: SearchSpace, # the search space whose modules may stand in
+                  block, # the teacher block's record
+                 ) -> list:
     "Module ids of `space` that can stand in for teacher `block` (same output resolution, input no finer), and None (leave it out) when the block keeps its resolution."
     if block.out_reduction not in space.reductions: return []
     stage = space.stages[space.reductions.index(block.out_reduction)]
@@ -49,7 +54,10 @@ class BlockScore(Record):
     params: int  # the module's parameters, plus its input adapter's when it needs one
     flops: int  # the same for FLOPs (batch 1, the module's reference input)
 
-def option_cost(kb, block, mid: str | None) -> tuple[int, int]:
+def option_cost(kb, # the knowledge base (or stand-in) holding the modules
+                block, # the teacher block's record
+                mid: str | None, # the module id standing in (None: the block left out, at no cost)
+               ) -> tuple[int, int]:
     "(params, flops) of option `mid` in place of `block`, counting the input adapter an option of another network needs."
     if mid is None: return 0, 0
     r = kb.get(mid)
@@ -131,7 +139,10 @@ def score_blocks(kb, # the knowledge base (block scores are stored in it)
     return table
 
 # %% ../nbs/09c_dna.ipynb #aa4e0e7d
-def plot_block_scores(kb, table: list[list[BlockScore]], ax=None):
+def plot_block_scores(kb, # the knowledge base (or stand-in) holding the modules
+                      table: list[list[BlockScore]], # per teacher block, the scores of its options
+                      ax=None, # matplotlib axes to draw on (None: a new figure)
+                     ):
     "Heat map of block scores: per teacher block (columns) the lowest error among each parent's modules (rows); returns the axes."
     import matplotlib.pyplot as plt
     parents = sorted({kb.get(s.module).parent for row in table for s in row if s.module is not None})
@@ -150,7 +161,11 @@ def plot_block_scores(kb, table: list[list[BlockScore]], ax=None):
     return ax
 
 # %% ../nbs/09c_dna.ipynb #1c5dd83e
-def chain_error(kb, candidate: Candidate, teacher: str, table: list[list[BlockScore]]) -> float | None:
+def chain_error(kb, # the knowledge base (or stand-in) holding the modules
+                candidate: Candidate, # the network to score
+                teacher: str, # the network whose blocks it stands in for
+                table: list[list[BlockScore]], # per block of `teacher`, the scores of its options (`block_scores`)
+               ) -> float | None:
     "Summed block error of `candidate`'s body standing in for `teacher`'s blocks, stage by stage; None when they do not line up."
     blocks = teacher_blocks(kb, teacher)
     options = [{s.module: s.error for s in row} for row in table]
@@ -169,7 +184,10 @@ def chain_error(kb, candidate: Candidate, teacher: str, table: list[list[BlockSc
             total += options[i][m]
     return total
 
-def block_score(kb, candidate: Candidate, tables: dict) -> tuple[float | None, str | None]:
+def block_score(kb, # the knowledge base (or stand-in) holding the modules
+                candidate: Candidate, # the network to score
+                tables: dict, # teacher name -> its block score table
+               ) -> tuple[float | None, str | None]:
     "(lowest `chain_error` over the teachers of `tables`, that teacher); (None, None) when no teacher lines up."
     scored = [(e, t) for t, table in tables.items() if (e := chain_error(kb, candidate, t, table)) is not None]
     return min(scored) if scored else (None, None)
@@ -198,14 +216,20 @@ def best_chains(table: list[list[BlockScore]], # per teacher block, its options
     return [(e, v, tuple(s.module for s in ch)) for e, v, ch in chains[:k]]
 
 # %% ../nbs/09c_dna.ipynb #7f3316d5
-def dna_candidates(kb, space: SearchSpace, teacher: str, table: list[list[BlockScore]], budgets: Sequence[float],
-                   cost: str = 'params', k: int = 8) -> list[list[Candidate]]:
+def dna_candidates(kb, # the knowledge base (or stand-in) holding the modules
+                   space: SearchSpace, # the search space the candidates must lie in
+                   teacher: str, # the network whose stem, head and blocks are used
+                   table: list[list[BlockScore]], # per block of `teacher`, the scores of its options (`block_scores`)
+                   budgets: Sequence[float], # limits on the whole network's cost (stem and head included), in units of `cost`
+                   cost: str = 'params', # 'params' or 'flops'
+                   k: int = 8, # chains tried per budget
+                  ) -> list[list[Candidate]]:
     "Per budget, the valid candidates (the teacher's stem and head around each chain) in order of summed error."
     recs = _by_position(kb, teacher)
     out = []
     for b in budgets:
         cands = []
-        for err, _, chain in best_chains(table, b - recs[0].params - recs[-1].params, cost, k):
+        for err, _, chain in best_chains(table, b - getattr(recs[0], cost) - getattr(recs[-1], cost), cost, k):
             c = Candidate(recs[0].id, tuple(m for m in chain if m is not None), recs[-1].id, name=f'dna-{teacher}')
             try: validate(c, kb); encode(c, space)
             except (InvalidCandidate, ValueError): continue
@@ -239,7 +263,12 @@ class DNAStrategy(Strategy):
     per_budget = 8  # chains kept per teacher and budget
     n_images = 256  # calibration images the block scores are measured on
     teachers: tuple | None = None  # the teacher networks (None: every parent of the search space)
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         super().__init__(space, kb, config, seeds, fallback)
         self.teachers = list(self.teachers or space.parents)
         if missing := [t for t in self.teachers if t not in space.parents]:

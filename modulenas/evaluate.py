@@ -54,7 +54,9 @@ class EvalConfig(Record):
     keep_adapters: bool = True          # store the fitted adapters in the knowledge base (for `modulenas.adwp`)
 
 # %% ../nbs/08_evaluate.ipynb #86e4eaea
-def resolve_config(config: EvalConfig, device) -> EvalConfig:
+def resolve_config(config: EvalConfig, # how candidates are scored (`None` fields: per-device defaults)
+                   device, # where they are scored
+                  ) -> EvalConfig:
     "`config` with `None` fields replaced by the defaults for `device`."
     if config.recalibrate not in ('downstream', 'all', 'off'):
         raise ValueError(f"EvalConfig.recalibrate must be 'downstream', 'all' or 'off', got {config.recalibrate!r}")
@@ -69,15 +71,25 @@ def resolve_config(config: EvalConfig, device) -> EvalConfig:
         channels_last=cuda if config.channels_last is None else config.channels_last)
 
 # %% ../nbs/08_evaluate.ipynb #cda89081
-def prepare_net(net: nn.Module, device, channels_last: bool = False) -> nn.Module:
+def prepare_net(net: nn.Module, # the network, moved in place
+                device, # where it goes
+                channels_last: bool = False, # also convert it to the channels-last memory format
+               ) -> nn.Module:
     "Move `net` to `device` (in place), in channels-last memory format when asked."
     net.to(as_device(device))
     return net.to(memory_format=torch.channels_last) if channels_last else net
 
 # %% ../nbs/08_evaluate.ipynb #7fc5f47c
 @torch.inference_mode()
-def measure_latency(net: nn.Module, input_shape: Sequence[int] = (3, 32, 32), batch_size: int = 1, repeats: int = 10,
-                    warmup: int = 3, device=None, dtype: torch.dtype | None = None, channels_last: bool = False) -> float:
+def measure_latency(net: nn.Module, # the network timed (in eval mode, no gradients)
+                    input_shape: Sequence[int] = (3, 32, 32), # one input's shape, without the batch
+                    batch_size: int = 1, # inputs per timed forward pass
+                    repeats: int = 10, # timed passes; the median is returned
+                    warmup: int = 3, # untimed passes first
+                    device=None, # where it runs (None: where `net` is)
+                    dtype: torch.dtype | None = None, # autocast to this type (None: full precision)
+                    channels_last: bool = False, # inputs in the channels-last memory format
+                   ) -> float:
     "Median wall time in ms of one forward pass of `net` on a batch of `batch_size` inputs of `input_shape`."
     if repeats < 1: raise ValueError(f"repeats must be >= 1, got {repeats}")
     device = as_device(device)
@@ -101,12 +113,27 @@ def _as_train_set(data) -> ImageSet:
 
 
 # %% ../nbs/08_evaluate.ipynb #e3a2d7a7
-def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_size: int = 128, seed: int = 0,
-             device=None, optimizer: str = 'sgd', weight_decay: float = 5e-4, momentum: float = 0.9,
-             warmup: float = 0.1, clip_grad: float | None = 2.0, flip: bool = True, amp: bool | None = None,
-             channels_last: bool | None = None, mean: Sequence[float] | None = None,
-             std: Sequence[float] | None = None, crop: int = 0, loss_fn: Callable | None = None,
-             teacher: nn.Module | None = None) -> list[float]:
+def finetune(net: nn.Module, # the network, trained in place (every weight)
+             data, # `DataSplits` (or anything with a `train` `ImageSet`): its training split is used
+             steps: int = 300, # optimiser steps
+             lr: float = 0.05, # peak learning rate (after warm-up, then cosine decay)
+             batch_size: int = 128, # images per step
+             seed: int = 0, # seed of the batch order and augmentation
+             device=None, # where it trains (None: where `net` is)
+             optimizer: str = 'sgd', # 'sgd' (with Nesterov momentum) or 'adamw'
+             weight_decay: float = 5e-4, # weight decay
+             momentum: float = 0.9, # SGD momentum
+             warmup: float = 0.1, # share of the steps the learning rate ramps up over
+             clip_grad: float | None = 2.0, # gradient-norm clip (None or 0: none)
+             flip: bool = True, # random horizontal flips
+             amp: bool | None = None, # mixed precision (None: on for CUDA)
+             channels_last: bool | None = None, # channels-last memory format (None: on for CUDA)
+             mean: Sequence[float] | None = None, # per-channel input mean (None: the network's own `.mean`)
+             std: Sequence[float] | None = None, # per-channel input std (None: the network's own `.std`)
+             crop: int = 0, # pad by this many pixels and crop back at random (0: no crops)
+             loss_fn: Callable | None = None, # loss(logits, labels) (None: cross-entropy)
+             teacher: nn.Module | None = None, # a network to distil from (see `train_steps`)
+            ) -> list[float]:
     """Train ALL weights of `net` (in place) for `steps` steps on the training split of `data`; the loss per step.
     `crop`, `loss_fn` and `teacher` go to `train_steps` (pad-and-crop augmentation, e.g. label smoothing, distillation)."""
     if optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
@@ -124,7 +151,9 @@ def finetune(net: nn.Module, data, steps: int = 300, lr: float = 0.05, batch_siz
                        mean=mean, std=std, clip_grad=clip_grad, crop=crop, loss_fn=loss_fn or F.cross_entropy, teacher=teacher)
 
 # %% ../nbs/08_evaluate.ipynb #2bf36f9f
-def kendall_tau(x: Iterable[float | None], y: Iterable[float | None]) -> float:
+def kendall_tau(x: Iterable[float | None], # one score per item (None or NaN: the item is left out)
+                y: Iterable[float | None], # the other score of the same items
+               ) -> float:
     "Kendall's tau-b between `x` and `y` (scipy), over the pairs where both are finite; NaN with fewer than 2 pairs."
     pairs = [(float(a), float(b)) for a, b in zip(x, y)
              if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
@@ -163,7 +192,9 @@ class EvalResult(Record):
 # %% ../nbs/08_evaluate.ipynb #22027e1c
 RESULT_COLUMNS = ('name', 'acc_raw', 'acc_stitched', 'acc_refined', 'score', 'params', 'flops', 'latency_ms', 'wall_s', 'error')
 
-def result_rows(results: Iterable[EvalResult], columns: Sequence[str] = RESULT_COLUMNS) -> list[dict]:
+def result_rows(results: Iterable[EvalResult], # evaluation results
+                columns: Sequence[str] = RESULT_COLUMNS, # the fields kept, in order
+               ) -> list[dict]:
     "One plain dict per result with `columns` (`name` is the candidate's name, else its key)."
     rows = []
     for r in results:
@@ -178,12 +209,19 @@ def _cell(v) -> str:
     if isinstance(v, int) and abs(v) >= 10**6: return f'{v/1e6:.2f}M'
     return str(v)
 
-def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+def format_table(rows: Sequence[dict], # one dict per row
+                 columns: Sequence[str] | None = None, # the columns shown, in order (None: every key of the rows)
+                ) -> str:
     "A fixed-width text table of `rows` (dicts), numbers formatted for reading."
     return render_table(rows, columns, fmt=_cell)
 
 # %% ../nbs/08_evaluate.ipynb #b421f0eb
-def plot_results(results: Sequence[EvalResult], x: str = 'flops', y: str = 'score', ax=None, label: bool = True):
+def plot_results(results: Sequence[EvalResult], # evaluation results (failed ones are left out)
+                 x: str = 'flops', # the field on the horizontal axis
+                 y: str = 'score', # the field on the vertical axis
+                 ax=None, # matplotlib axes to draw on (None: a new figure)
+                 label: bool = True, # write each candidate's name beside its point
+                ):
     "Scatter of `y` against `x` over `results` (successful ones), names as labels; returns the axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
@@ -210,7 +248,8 @@ def _calib_set(data: DataSplits, n_calib: int) -> ImageSet:
         raise ValueError(f"EvalConfig.n_calib={n_calib} but the calibration split holds only {len(data.calib)} images")
     return data.calib if n_calib == len(data.calib) else data.calib.subset(torch.arange(n_calib))
 
-def machine_error(e: BaseException) -> bool:
+def machine_error(e: BaseException # an exception raised while evaluating
+                 ) -> bool:
     "True for a failure of the machine, not of the candidate (I/O such as a full disk, host memory, the database): never a result."
     return isinstance(e, (OSError, MemoryError, sqlite3.OperationalError))
 
@@ -219,8 +258,12 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e).lower()
 
 # %% ../nbs/08_evaluate.ipynb #3350ae27
-def make_teacher_cache(kb, data: DataSplits, config: EvalConfig = EvalConfig(), device=None,
-                       max_bytes: int = 2 << 30) -> TeacherCache:
+def make_teacher_cache(kb, # the knowledge base whose parents are the teachers
+                       data: DataSplits, # the splits; their calibration images are used
+                       config: EvalConfig = EvalConfig(), # how candidates are scored (batch size, positions kept per image)
+                       device=None, # where the teachers run
+                       max_bytes: int = 2 << 30, # the most memory the cached features may take
+                      ) -> TeacherCache:
     "The teacher cache over the calibration images `evaluate` fits adapters on (computed as `evaluate` runs)."
     device = as_device(device)
     cfg = resolve_config(config, device)
@@ -230,8 +273,14 @@ def make_teacher_cache(kb, data: DataSplits, config: EvalConfig = EvalConfig(), 
                         amp=amp_dtype(device, cfg.amp) or False, channels_last=cfg.channels_last)
 
 # %% ../nbs/08_evaluate.ipynb #88653736
-def stitch(net: nn.Module, kb, calib: ImageSet, teacher_cache: TeacherCache, config: EvalConfig, device=None,
-           stage_s: dict | None = None) -> tuple:
+def stitch(net: nn.Module, # an assembled network (`AssembledNet`), changed in place
+           kb, # the knowledge base its modules come from
+           calib: ImageSet, # the calibration images adapters, BatchNorm and the classifier are fitted on
+           teacher_cache: TeacherCache, # the parents' features on `calib`, the adapters' targets
+           config: EvalConfig, # the treatment (`recalibrate`, `fit_head`, `head_for`, `ridge`, ...)
+           device=None, # where it runs
+           stage_s: dict | None = None, # filled with the seconds each stage took
+          ) -> tuple:
     "Fit adapters, re-estimate BatchNorm and maybe refit the classifier of `net` on `calib`; (adapter fits, head fit)."
     device, stage_s = as_device(device), {} if stage_s is None else stage_s
     amp = amp_dtype(device, config.amp) or False
@@ -272,9 +321,15 @@ def _adapter_r2(fit) -> tuple:
     return tuple(out)
 
 # %% ../nbs/08_evaluate.ipynb #3499612f
-def evaluate(candidate: Candidate, kb, data: DataSplits, config: EvalConfig = EvalConfig(), device=None,
-             teacher_cache: TeacherCache | None = None, raise_errors: bool = True,
-             pool: ModulePool | None = None) -> EvalResult:
+def evaluate(candidate: Candidate, # the network to score
+             kb, # the knowledge base holding its modules
+             data: DataSplits, # calibration and validation images
+             config: EvalConfig = EvalConfig(), # how it is scored
+             device=None, # where it runs
+             teacher_cache: TeacherCache | None = None, # the parents' features on the calibration images (None: made here)
+             raise_errors: bool = True, # raise on a failure (else return it in the result's `error`)
+             pool: ModulePool | None = None, # modules already loaded, shared between evaluations
+            ) -> EvalResult:
     "Assemble, stitch (and optionally refine) `candidate`, score it on the validation split and measure its costs."
     device, t_start = as_device(device), time.perf_counter()
     cfg = resolve_config(config, device)
@@ -331,8 +386,13 @@ def _sets_fingerprint(sets) -> str:
 
 class Evaluator:
     "Scores candidates of `kb` on `data` with `config` on `device`, sharing resident data and teacher features."
-    def __init__(self, kb, data: DataSplits, config: EvalConfig = EvalConfig(), device=None, cache: bool = True,
-                 teacher_max_bytes: int = 2 << 30):
+    def __init__(self, kb, # the knowledge base candidates are made of
+                 data: DataSplits, # calibration and validation images
+                 config: EvalConfig = EvalConfig(), # how candidates are scored
+                 device=None, # where they are scored
+                 cache: bool = True, # keep results by candidate key (a candidate asked for again costs nothing)
+                 teacher_max_bytes: int = 2 << 30, # the most memory the parents' cached features may take
+                ):
         self.kb, self.device = kb, as_device(device)
         self.config = resolve_config(config, self.device)
         calib = _calib_set(data, self.config.n_calib).to(self.device)
@@ -394,13 +454,20 @@ class EvaluatorProtocol(Protocol):
 
 
 # %% ../nbs/08_evaluate.ipynb #ca3c4b27
-def zoo_candidates(kb, pattern: str = '*') -> list[Candidate]:
+def zoo_candidates(kb, # a knowledge base
+                   pattern: str = '*', # a glob pattern of network names
+                  ) -> list[Candidate]:
     "Every network of `kb` whose name matches `pattern`, as a candidate of its own modules."
     import fnmatch
     return [from_parent(kb, name) for name in sorted(kb.models()) if fnmatch.fnmatch(name, pattern)]
 
-def sample_candidates(kb, n: int, seed: int = 0, include_zoo: bool = True, parents: Sequence[str] | None = None,
-                      max_tries: int = 100) -> list[Candidate]:
+def sample_candidates(kb, # a knowledge base
+                      n: int, # candidates wanted
+                      seed: int = 0, # seed of the random mixtures
+                      include_zoo: bool = True, # start with the networks of the zoo themselves
+                      parents: Sequence[str] | None = None, # networks the mixtures draw modules from (None: all)
+                      max_tries: int = 100, # random draws per candidate before giving up
+                     ) -> list[Candidate]:
     "`n` distinct valid candidates: the zoo networks first (when asked), then random mixtures drawn from `seed`."
     out = zoo_candidates(kb)[:n] if include_zoo else []
     keys, tries = {c.key for c in out}, 0

@@ -43,11 +43,12 @@ class ExportedNet(AssembledNet):
                  adapters: Sequence[nn.Module | None], # one per slot (None: nothing in front of it)
                  candidate: Candidate | None = None, # what was assembled, when known
                  mean: Sequence[float] = (0., 0., 0.), # input normalisation (0-1 scale)
-                 std: Sequence[float] = (1., 1., 1.),
+                 std: Sequence[float] = (1., 1., 1.), # input normalisation std (0-1 scale)
                  input_size: Sequence[int] = (3, 32, 32), # per-image (C, H, W)
-                 num_classes: int = 10,
+                 num_classes: int = 10, # classes the head predicts
                  classes: Sequence[str] | None = None, # class names, indexed by label
-                 metrics: dict | None = None): # what was measured before export
+                 metrics: dict | None = None, # what was measured before export
+                ):
         super().__init__(slots, adapters, candidate, (), mean, std)
         self.input_size, self.num_classes = tuple(input_size), num_classes
         self.classes, self.metrics = tuple(classes) if classes else None, dict(metrics or {})
@@ -133,7 +134,8 @@ def export_network(net: AssembledNet, # the network to keep (its modules must be
 MAX_RECORD_BYTES, MAX_WEIGHT_BYTES = 64 << 20, 4 << 30  # the largest network.json and weights file read
 _KEYS = {'format', 'name', 'candidate', 'mean', 'std', 'input_size', 'num_classes', 'classes', 'metrics', 'versions', 'weights', 'modules'}
 
-def read_network_record(folder: str | Path) -> dict:
+def read_network_record(folder: str | Path, # an export folder
+                       ) -> dict:
     "The checked contents of `folder/network.json`."
     path = Path(folder)/NETWORK_FILE
     if not path.exists(): raise FileNotFoundError(f"no {NETWORK_FILE} in {folder}: not an exported network")
@@ -276,7 +278,7 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
                          data: DataSplits, # the same train split for all; val before, test after
                          steps: int = 300, # fine-tuning steps for every network
                          lr: float = 0.05, # SGD learning rate (cosine schedule)
-                         batch_size: int = 128,
+                         batch_size: int = 128, # images per step
                          seed: int = 0, # the same seed (batch order, flips) for every network
                          device=None, # default `default_device()`
                          config: EvalConfig = EvalConfig(), # how candidates are stitched before fine-tuning

@@ -40,7 +40,8 @@ def _init_params(cls: type) -> list[inspect.Parameter]:
     params = inspect.signature(cls).parameters.values()
     return [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ('device', 'dtype')]
 
-def config_from_init(module: nn.Module) -> dict:
+def config_from_init(module: nn.Module, # a layer whose attributes mirror its constructor arguments
+                    ) -> dict:
     "Constructor kwargs of `module`, read from its attributes named like the constructor's arguments."
     config = {}
     for p in _init_params(type(module)):
@@ -107,7 +108,8 @@ def register_function(fn: Callable, # a function that appears as a `call_functio
     _FUNCTION_NAMES[fn] = name
     return fn
 
-def register_method(name: str) -> str:
+def register_method(name: str, # a tensor method name, e.g. `view`
+                   ) -> str:
     "Allow the tensor method `name` as a `call_method` target in specs."
     if not name.isidentifier() or name.startswith('__'): raise ValueError(f"method name {name!r} is not a plain identifier")
     _METHODS.add(name)
@@ -262,7 +264,8 @@ def _node_spec(node: fx.Node) -> dict:
             'args': [encode_value(a, f'{where} args') for a in node.args],
             'kwargs': {k: encode_value(v, f'{where} kwarg {k!r}') for k, v in node.kwargs.items()}}
 
-def graph_to_spec(gm: fx.GraphModule) -> dict:
+def graph_to_spec(gm: fx.GraphModule, # a traced network (`torch.fx.GraphModule`)
+                 ) -> dict:
     "The JSON-able spec of `gm`: nodes, called layers (type + config), and the other tensors it reads. No weights."
     if not isinstance(gm, fx.GraphModule): raise TypeError(f"graph_to_spec needs a torch.fx.GraphModule, got {type(gm).__name__}")
     called = {n.target for n in gm.graph.nodes if n.op == 'call_module'}
@@ -430,16 +433,19 @@ def spec_to_graph(spec: dict | str, # a spec from `graph_to_spec` (or its JSON t
     return gm.train(training)
 
 # %% ../nbs/03_graphspec.ipynb #9fd97008
-def spec_summary(spec: dict) -> dict[str, int]:
+def spec_summary(spec: dict, # a spec from `graph_to_spec`
+                ) -> dict[str, int]:
     "Number of layers of each type in `spec`, most frequent first."
     counts = Counter(e['type'] for e in spec['layers'].values())
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-def spec_to_json(spec: dict) -> str:
+def spec_to_json(spec: dict, # a spec from `graph_to_spec`
+                ) -> str:
     "Canonical JSON text of `spec` (sorted keys, compact)."
     return json.dumps(spec, sort_keys=True, separators=(',', ':'), allow_nan=False)
 
-def spec_hash(spec: dict) -> str:
+def spec_hash(spec: dict, # a spec from `graph_to_spec`
+             ) -> str:
     "sha256 of `spec_to_json(spec)`."
     return sha256_bytes(spec_to_json(spec).encode())
 

@@ -23,12 +23,17 @@ __all__ = ['stage_depths', 'cut_to_depth', 'pool', 'log10_size', 'PoolRepair', '
            'GrowthStrategy']
 
 # %% ../nbs/09e_growth.ipynb #7223ac25
-def stage_depths(genome, space: SearchSpace) -> list[int]:
+def stage_depths(genome, # a genome of `space`
+                 space: SearchSpace, # the search space
+                ) -> list[int]:
     "Modules per resolution stage of a genome."
     g = np.asarray(genome)
     return [int(np.count_nonzero(g[sl])) for sl in space.stage_slices()]
 
-def cut_to_depth(genome, space: SearchSpace, depth: int) -> np.ndarray:
+def cut_to_depth(genome, # a genome of `space`
+                 space: SearchSpace, # the search space
+                 depth: int, # the most modules kept per stage
+                ) -> np.ndarray:
     "`genome` keeping at most its first `depth` modules of every stage."
     g = np.array(genome, dtype=int)
     for sl in space.stage_slices(): g[sl.start + depth:sl.stop] = 0
@@ -38,7 +43,11 @@ def _slot_of_gene(space: SearchSpace) -> list:
     "For every gene, its slot within its stage (None for the stem and head genes)."
     return [None, None] + [j for d in space.depths for j in range(d)]
 
-def pool(space: SearchSpace, depth: int, ranked=(), n: int | None = None) -> list[list[int]]:
+def pool(space: SearchSpace, # the search space
+         depth: int, # modules per stage the pool opens
+         ranked=(), # genomes told so far, best first (empty: no narrowing)
+         n: int | None = None, # how many of `ranked` form the elite (None: all of them)
+        ) -> list[list[int]]:
     "The values every gene may take at `depth` modules per stage. With `ranked` genomes (best first), the stem, head and slots before the newest keep only the values of the first `n` (the elite); a slot the elite leaves empty keeps empty and the modules the best `n` genomes that fill it use there."
     optional = space.optional or (False,) * len(space.depths)
     out = [list(range(len(space.stems))), list(range(len(space.heads)))]
@@ -54,32 +63,42 @@ def pool(space: SearchSpace, depth: int, ranked=(), n: int | None = None) -> lis
             out[i] = sorted(kept)
     return out
 
-def log10_size(allowed: list[list[int]]) -> float:
+def log10_size(allowed: list[list[int]], # per gene, the values it may take (from `pool`)
+              ) -> float:
     "log10 of the number of genomes a pool allows (an upper bound on its candidates: some are invalid or the same)."
     return float(sum(math.log10(len(a)) for a in allowed))
 
 # %% ../nbs/09e_growth.ipynb #ffd9775d
 class PoolRepair(Repair):
     "pymoo `Repair`: every gene mapped onto the strategy's pool, then repaired to a valid candidate."
-    def __init__(self, strategy): super().__init__(); self.strategy = strategy
+    def __init__(self, strategy, # the growth strategy whose pool and repair are used
+                ):
+        super().__init__(); self.strategy = strategy
     def _do(self, problem, X, **kwargs): return np.array([self.strategy.repair(x) for x in X], dtype=int)
 
 class PoolSampling(Sampling):
     "pymoo `Sampling`: the strategy's starting genomes, then genes drawn uniformly from its pool."
-    def __init__(self, strategy): super().__init__(); self.strategy = strategy
+    def __init__(self, strategy, # the growth strategy whose starting genomes and pool are used
+                ):
+        super().__init__(); self.strategy = strategy
     def _do(self, problem, n_samples, random_state=None, **kwargs):
         rng, st = random_state if random_state is not None else np.random.default_rng(), self.strategy
         X = [np.asarray(s, dtype=int) for s in st.start][:max(1, n_samples // 2)]  # the rest new: the stage must explore
         X += [np.array([a[rng.integers(len(a))] for a in st.allowed]) for _ in range(n_samples - len(X))]
         return np.array([st.repair(x) for x in X], dtype=int)
 
-def ranked_told(told: dict, space: SearchSpace, depth: int) -> list:
+def ranked_told(told: dict, # key -> [genome, F, G] of what the strategy was told
+                space: SearchSpace, # the search space
+                depth: int, # the most modules per stage
+               ) -> list:
     "`(key, genome)` of the feasible candidates of `told` (key -> [genome, F, G]) with at most `depth` modules per stage, best first (`best_order`); infeasible ones are never ranked."
     rows = [(k, g, F) for k, (g, F, G) in told.items() if max(G) <= 0 and max(stage_depths(g, space)) <= depth]
     return [(rows[i][0], rows[i][1]) for i in best_order([r[2] for r in rows], [r[0] for r in rows])]
 
 # %% ../nbs/09e_growth.ipynb #2fae9bed
-def plot_growth(history: list, ax=None):
+def plot_growth(history: list, # one dict per growth stage (`depth`, `log10_size`; the first may hold `log10_whole`), as the strategy's state records
+                ax=None, # matplotlib axes to draw on (None: a new figure)
+               ):
     "Figure: how many genomes each growth stage's pool allows (log10), against the whole space with every slot open."
     import matplotlib.pyplot as plt
     if ax is None: fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -104,7 +123,12 @@ class GrowthStrategy(Strategy):
             if isinstance(self.elite, bool) or not isinstance(self.elite, int) or self.elite < 1:
                 raise ValueError(f"elite must be a whole number of at least 1, not {self.elite!r}")
 
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         super().__init__(space, kb, config, seeds, fallback)
         self.n_steps = max(space.depths)  # growth stages: depth 1 .. the deepest parent's
         self.quota = max(1, (config.n_budget - len(self.seeds)) // self.n_steps)  # new candidates per growth stage

@@ -23,12 +23,14 @@ __all__ = ['zoo_meta', 'zoo_metrics', 'torch_threads', 'model_pieces', 'ModelErr
 # %% ../nbs/05a_ingest.ipynb #b19d8ea3
 _ZOO_META = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'url', 'filename')
 
-def zoo_meta(name: str) -> dict:
+def zoo_meta(name: str, # a registered zoo model
+            ) -> dict:
     "The metadata the knowledge base records for zoo model `name` (normalisation, data set, input size, origin)."
     e = zoo.get_entry(name).to_dict()
     return {'zoo': name, **{k: e[k] for k in _ZOO_META}}
 
-def zoo_metrics(name: str) -> dict:
+def zoo_metrics(name: str, # a registered zoo model
+               ) -> dict:
     "The accuracies the zoo reports for `name` (top-1 %, None left out)."
     e = zoo.get_entry(name)
     return {k: v for k, v in dict(top1_reported=e.top1_reported, top1_jpeg=e.top1_jpeg).items() if v is not None}
@@ -67,7 +69,8 @@ def model_pieces(name: str, # name of the network in the knowledge base (a zoo n
 class ModelError(ValueError):
     "A registered network that cannot be built, loaded or cut (a constructor that raises, weights that do not fit)."
 
-def registered_in(name: str) -> str:
+def registered_in(name: str, # a registered zoo model
+                 ) -> str:
     "The file (else the module) whose code registered zoo model `name`."
     fn = zoo._registered(name)[0]
     try: return inspect.getsourcefile(fn) or fn.__module__

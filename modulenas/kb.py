@@ -43,13 +43,13 @@ class ModuleRecord(Record):
     parent: str  # the network it was cut from
     position: int  # its place in the parent's chain of modules (0 is the stem)
     kind: str  # 'stem', 'body' or 'head'
-    in_channels: int
-    out_channels: int
+    in_channels: int  # channels of its input
+    out_channels: int  # channels of its output (classes for a head)
     in_reduction: int  # input side over the network input's side (0: not spatial)
-    out_reduction: int
+    out_reduction: int  # same for its output (0 for pooled features and logits)
     in_shape: tuple  # per-sample input shape at the parent's reference input
-    out_shape: tuple
-    params: int
+    out_shape: tuple  # per-sample output shape at the same input
+    params: int  # number of parameters
     flops: int  # at the reference input, batch 1
     granularity: str  # 'cut', 'block' or 'stage'
     weights_sha256: str  # sha256 of its weight file
@@ -64,7 +64,8 @@ def module_id(parent: str, # network name
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+@-]*')
 _SHA = re.compile(r'[0-9a-f]{64}')
 
-def check_model_name(name: str) -> str:
+def check_model_name(name: str, # the network name to check
+                    ) -> str:
     "`name` if it can name a network in a knowledge base (letters, digits, `_.+@-`; no ':'), else ValueError."
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"bad network name {name!r}: use letters, digits and _ . + @ - (starting with a letter or digit)")
@@ -250,7 +251,8 @@ def _init_schema(self: KnowledgeBase) -> None:
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
 # %% ../nbs/05_kb.ipynb #047056ce
-def weights_bytes(module: nn.Module) -> bytes:
+def weights_bytes(module: nn.Module, # the module whose state dict is saved
+                 ) -> bytes:
     "The safetensors bytes of `module`'s state dict (tensors copied to the CPU, contiguous, unshared)."
     tensors = {k: v.detach().to('cpu').contiguous().clone() for k, v in module.state_dict().items()}
     return safetensors.torch.save(tensors, metadata={'format': 'pt'})

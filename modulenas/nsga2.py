@@ -36,14 +36,21 @@ __all__ = ['CandidateRepair', 'CandidateSampling', 'CandidateDuplicates', 'Candi
 # %% ../nbs/09a_nsga2.ipynb #f17bd84f
 class CandidateRepair(Repair):
     "pymoo `Repair` turning any integer vector into the canonical genome of a valid candidate."
-    def __init__(self, space: SearchSpace, kb, fallback):
+    def __init__(self, space: SearchSpace, # the search space
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 fallback, # a valid genome to take genes from
+                ):
         super().__init__(); self.space, self.kb, self.fallback = space, kb, np.asarray(fallback, dtype=int)
     def _do(self, problem, X, **kwargs):
         return np.array([repair_genome(x, self.space, self.kb, self.fallback) for x in X], dtype=int)
 
 class CandidateSampling(Sampling):
     "pymoo `Sampling`: every one of the `seeds` genomes (e.g. the zoo networks, even more of them than `n_samples`), then uniform random repaired genomes up to `n_samples`."
-    def __init__(self, space: SearchSpace, kb, fallback, seeds=()):
+    def __init__(self, space: SearchSpace, # the search space
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 fallback, # a valid genome, for repairs
+                 seeds=(), # genomes that start the first population (all of them)
+                ):
         super().__init__(); self.repair = CandidateRepair(space, kb, fallback); self.seeds = [np.asarray(s) for s in seeds]
     def _do(self, problem, n_samples, random_state=None, **kwargs):
         rng = random_state if random_state is not None else np.random.default_rng()
@@ -52,7 +59,9 @@ class CandidateSampling(Sampling):
 
 class CandidateDuplicates(ElementwiseDuplicateElimination):
     "pymoo duplicate elimination on the decoded candidate's key, by hashing (pymoo's pairwise comparison, in linear time)."
-    def __init__(self, space: SearchSpace): super().__init__(); self.space = space
+    def __init__(self, space: SearchSpace, # the search space the genomes are decoded in
+                ):
+        super().__init__(); self.space = space
     def is_equal(self, a, b):
         "True when two individuals decode to the same candidate."
         return decode(a.X, self.space).key == decode(b.X, self.space).key
@@ -71,7 +80,11 @@ class CandidateDuplicates(ElementwiseDuplicateElimination):
 # %% ../nbs/09a_nsga2.ipynb #faf15001
 class CandidateProblem(ElementwiseProblem):
     "The pymoo problem: integer genomes of `space`, scored by `score_fn(genome) -> (F, G)` (none: ask and tell only)."
-    def __init__(self, space: SearchSpace, score_fn: Callable | None, n_obj: int, n_constr: int):
+    def __init__(self, space: SearchSpace, # the search space
+                 score_fn: Callable | None, # score_fn(genome) -> (F, G) (None: the algorithm is only asked and told)
+                 n_obj: int, # number of objectives
+                 n_constr: int, # number of inequality constraints
+                ):
         super().__init__(n_var=space.n_var, n_obj=n_obj, n_ieq_constr=n_constr, xl=0, xu=space.upper, vtype=int)
         self.space, self.score_fn = space, score_fn
     def _evaluate(self, x, out, *args, **kwargs):
@@ -87,7 +100,9 @@ def _array(values: list) -> np.ndarray:
     "The population attribute `_plain` wrote."
     return np.array(values, dtype=object if any(v is None for v in values) else float)
 
-def reference_directions(n_obj: int, pop_size: int) -> np.ndarray:
+def reference_directions(n_obj: int, # number of objectives
+                         pop_size: int, # the most directions wanted (the population size)
+                        ) -> np.ndarray:
     "Das-Dennis reference directions for NSGA-III: the most partitions whose number of directions fits in `pop_size` (at least one)."
     p = 1
     while math.comb(p + n_obj, n_obj - 1) <= pop_size: p += 1  # directions with p + 1 partitions
@@ -103,8 +118,15 @@ def _cv_then_random(pop, P, random_state=None, **kwargs):
         else: S[i] = random_state.choice([a, b])
     return S[:, None]
 
-def make_algorithm(space: SearchSpace, kb, config: SearchConfig, fallback, sampling=None, repair=None, crossover=None,
-                   mutation=None):
+def make_algorithm(space: SearchSpace, # the search space
+                   kb, # the knowledge base (or stand-in) holding its modules
+                   config: SearchConfig, # the run's settings (objectives, population size)
+                   fallback, # a valid genome, for repairs
+                   sampling=None, # pymoo sampling of the first population (None: `CandidateSampling` without seeds)
+                   repair=None, # pymoo repair (None: `CandidateRepair`)
+                   crossover=None, # pymoo crossover (None: SBX on the genes)
+                   mutation=None, # pymoo mutation (None: polynomial mutation on the genes)
+                  ):
     "NSGA-II on the candidate encoding for two or three objectives, NSGA-III with `reference_directions` for four (default operators: SBX and polynomial mutation on the genes)."
     common = dict(sampling=sampling or CandidateSampling(space, kb, fallback),
                   crossover=crossover or SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
@@ -117,7 +139,11 @@ def make_algorithm(space: SearchSpace, kb, config: SearchConfig, fallback, sampl
                          selection=TournamentSelection(func_comp=_cv_then_random), **common)
     return NSGA2(pop_size=config.pop_size, **common)
 
-def told_population(problem, X, F, G) -> Population:
+def told_population(problem, # the pymoo problem of the algorithm
+                    X, # the genomes, one row each
+                    F, # their objective rows
+                    G, # their constraint rows
+                   ) -> Population:
     "A pymoo population of genomes `X` with the objectives `F` and constraints `G` the archive recorded for them."
     pop = Population.new(X=np.array(X, dtype=int).reshape(len(X), -1))
     _PymooEvaluator().eval(StaticProblem(problem, F=np.array(F, dtype=float), G=np.array(G, dtype=float)), pop)
@@ -125,7 +151,8 @@ def told_population(problem, X, F, G) -> Population:
 
 _NORM = ('ideal_point', 'worst_point', 'nadir_point', 'extreme_points')  # NSGA-III's normalisation, kept across generations
 
-def algorithm_state(a) -> dict:
+def algorithm_state(a, # a pymoo algorithm from `make_algorithm`, set up for ask and tell
+                   ) -> dict:
     "The state of an ask-and-tell pymoo algorithm from `make_algorithm` as plain data."
     out = dict(n_iter=int(a.n_iter or 0) if a.is_initialized else 0, rng=a.random_state.bit_generator.state)
     if a.is_initialized:
@@ -136,7 +163,10 @@ def algorithm_state(a) -> dict:
         out['norm'] = {k: None if (v := getattr(norm, k)) is None else np.asarray(v, dtype=float).tolist() for k in _NORM}
     return out
 
-def load_algorithm_state(a, problem, state: dict) -> None:
+def load_algorithm_state(a, # a pymoo algorithm from `make_algorithm`, set up on `problem`
+                         problem, # the pymoo problem it was set up on
+                         state: dict, # what `algorithm_state` returned
+                        ) -> None:
     "Continue `a` (set up on `problem`) from an `algorithm_state`."
     a.random_state.bit_generator.state = state['rng']
     if state.get('n_iter'):
@@ -150,7 +180,12 @@ def load_algorithm_state(a, problem, state: dict) -> None:
 class NSGA2Strategy(Strategy):
     "NSGA-II (NSGA-III for four objectives): SBX crossover and polynomial mutation on the genes, repair to valid candidates."
     name = 'nsga2'
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         super().__init__(space, kb, config, seeds, fallback)
         self.problem = Problem(n_var=space.n_var, n_obj=len(config.objectives), n_ieq_constr=1 + len(config.limits), xl=0,
                                xu=space.upper, vtype=int)  # never evaluated: the driver tells the results

@@ -9,7 +9,7 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 from __future__ import annotations
 import datetime, importlib, io, json, re, shutil, sys, time
 from pathlib import Path
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from fastcore.script import call_parse
 from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
-from .cli import CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, option_parse, options_from_flags
+from .cli import VERSION, CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, command, options_from_flags
 from .spec import build_from_setup, check_plugins, search_setup
 from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins, with_options,
                               pareto_mask, resume, search, summary_text)
@@ -30,7 +30,8 @@ __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 
            'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
-def read_run(run_dir) -> dict:
+def read_run(run_dir, # a search run folder
+            ) -> dict:
     "The `config`, `pareto` front and `archive` (key -> record) of the finished search in `run_dir`, or a `CLIError`."
     d = Path(run_dir)
     for name in ('config.json', 'pareto.json', 'evaluations.jsonl'):  # read only from the folder itself, and only files
@@ -131,15 +132,37 @@ def _check_search_flags(strategies: str | None, pop_size: int | None, n_gen: int
     if pop_size and n_gen and pop_size * n_gen > MAX_CANDIDATES:
         _fail(f"--pop-size x --n-gen = {pop_size * n_gen:,} candidates per strategy: at most {MAX_CANDIDATES:,}")
 
-def search_main(kb: str, run_dir: str, objectives: str = 'error,params', pop_size: int = 20, n_gen: int = 10,
-                seed: int = 0, parents: str | None = None, dataset: str = 'cifar10', n_calib: int = 1000,
-                n_val: int = 5000, refine_steps: int = 0, device: str | None = None, max_params: float | None = None,
-                max_flops: float | None = None, max_latency_ms: float | None = None, strategies: str = 'nsga2,random',
-                seed_zoo: bool = True, progress: bool = True, protocol: str = 'auto', plugins: str | None = None,
-                workers: int = 0, ray_address: str | None = None, predict_adapters: float = 0.0,
-                predictor: str = 'closed-form', data: str | None = None, adapt_every: int = 0,
-                adapt_modules: int = 2, adapt_steps: int = 50, adapt_lr: float = 0.01,
-                options: dict | None = None) -> SearchResult:
+def search_main(kb: str, # the knowledge-base folder
+                run_dir: str, # the run's folder (a run there with the same settings is continued)
+                objectives: str = 'error,params', # 2 to 4 of error, params, flops, latency, comma-separated
+                pop_size: int = 20, # candidates per batch
+                n_gen: int = 10, # batches: each strategy asks for up to pop_size * n_gen distinct candidates
+                seed: int = 0, # seed of the search and of the data splits
+                parents: str | None = None, # comma-separated networks whose modules are searched (None: every network of `kb`)
+                dataset: str = 'cifar10', # the data set scored on, when not `data`
+                n_calib: int = 1000, # calibration images (adapter fits, BatchNorm)
+                n_val: int = 5000, # validation images the score is measured on
+                refine_steps: int = 0, # refinement steps per candidate (0: the stitched score)
+                device: str | None = None, # evaluation device (None: CUDA when there is one)
+                max_params: float | None = None, # constraint: at most this many parameters (None: none)
+                max_flops: float | None = None, # constraint: at most this many FLOPs (None: none)
+                max_latency_ms: float | None = None, # constraint: at most this latency, in ms (None: none)
+                strategies: str = 'nsga2,random', # registered strategies, comma-separated, run one after the other at the same budget
+                seed_zoo: bool = True, # start every strategy from the parent networks
+                progress: bool = True, # show progress bars
+                protocol: str = 'auto', # where validation images come from: 'auto', or one of `PROTOCOLS` of `modulenas.data`
+                plugins: str | None = None, # comma-separated modules or .py files that register more strategies (None: none)
+                workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
+                ray_address: str | None = None, # or on the running Ray cluster at this address (None: none)
+                predict_adapters: float = 0.0, # share of each batch fitted and scored in full after a screening with predicted adapters (0: no screening)
+                predictor: str = 'closed-form', # the screening's adapter predictor: 'closed-form' or 'trained'
+                data: str | None = None, # a new task: an image folder or a tar archive of one (None: `dataset`)
+                adapt_every: int = 0, # online adaptation every this many batches (0: off)
+                adapt_modules: int = 2, # adaptation: modules fine-tuned each time
+                adapt_steps: int = 50, # adaptation: training steps each time
+                adapt_lr: float = 0.01, # adaptation: learning rate
+                options: dict | None = None, # strategy name -> its own options (`SearchConfig.options`; None: none)
+               ) -> SearchResult:
     "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
     from modulenas.evaluate import EvalConfig
     _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'seed'), n_calib=(n_calib, 'count'),
@@ -215,7 +238,9 @@ def _strategy_of(run: dict, strategy: str | None) -> str:
     if strategy not in names: _fail(f"the run used the strategies {', '.join(names)}, not {strategy!r}")
     return strategy
 
-def new_front(run: dict, strategy: str | None = None) -> list[dict]:
+def new_front(run: dict, # a finished search run (from `read_run`)
+              strategy: str | None = None, # the strategy whose front is wanted (None: the run's first)
+             ) -> list[dict]:
     "Archive records of the Pareto front of the feasible, non-parent candidates `strategy` (default: the run's first) asked for, by error."
     zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
     recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
@@ -224,7 +249,9 @@ def new_front(run: dict, strategy: str | None = None) -> list[dict]:
     mask = pareto_mask([r['F'] for r in recs])
     return sorted([r for r, m in zip(recs, mask) if m], key=lambda r: -r['result']['score'])
 
-def choose_winners(front: list[dict], k: int = 3) -> list[dict]:
+def choose_winners(front: list[dict], # archive records of a front, most accurate first (see `new_front`)
+                   k: int = 3, # the most records chosen
+                  ) -> list[dict]:
     "Up to `k` records of `front`: the most accurate, then the others spread evenly over parameter counts."
     if k < 1 or not front: return []
     best, rest = front[0], sorted(front[1:], key=lambda r: r['result']['params'])
@@ -233,7 +260,9 @@ def choose_winners(front: list[dict], k: int = 3) -> list[dict]:
     return [best] + [rest[i] for i in picks]
 
 # %% ../nbs/12_pipeline.ipynb #034c09da
-def setup_parts(run: dict, device=None):
+def setup_parts(run: dict, # a search run (from `read_run`)
+                device=None, # the device to use (None: the run's own, or the CPU when it has no CUDA)
+               ):
     "Knowledge base, data splits, evaluation settings and device of a run, from its `config.json`."
     from modulenas.kb import KnowledgeBase
     from modulenas.data import get_splits
@@ -258,7 +287,8 @@ def _normalised(data, net, n: int = 8):
     from modulenas.data import normalize
     return normalize(data.test.images[:n].cpu(), net.mean, net.std)
 
-def read_hits(folder) -> dict[str, np.ndarray]:
+def read_hits(folder, # the folder that may hold test_hits.npz
+             ) -> dict[str, np.ndarray]:
     """Per network, whether each test image was classified right (the images in the order of the run's test split),
     from `folder`/test_hits.npz; `finetune_main` keeps one in its `finetune` folder, keyed by network key. Two networks
     compared on the same images need them for a paired interval of their difference."""
@@ -266,7 +296,9 @@ def read_hits(folder) -> dict[str, np.ndarray]:
     if not path.exists(): return {}
     with np.load(path) as f: return {k: f[k] for k in f.files}
 
-def add_hits(folder, new: dict[str, np.ndarray]) -> None:
+def add_hits(folder, # the folder holding test_hits.npz (it need not exist yet)
+             new: dict[str, np.ndarray], # network key -> per test image, whether it was classified right
+            ) -> None:
     "Add (or replace) the networks of `new` in `folder`/test_hits.npz, written atomically."
     buf = io.BytesIO(); np.savez_compressed(buf, **(read_hits(folder) | new))
     atomic_write_bytes(Path(folder)/'test_hits.npz', buf.getvalue())
@@ -276,11 +308,11 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   top_k: int = 3, # winners from the front of new networks
                   steps: int = 300, # fine-tuning steps for every network (batch `batch_size`)
                   lr: float = 0.02, # SGD learning rate (warm-up, then cosine decay)
-                  batch_size: int = 128,
+                  batch_size: int = 128, # images per training step
                   zoo: bool = True, # also fine-tune the zoo networks the search started from (the baselines)
                   onnx: bool = True, # also write model.onnx beside each export (needs the `onnx` extra)
                   device=None, # default: the run's device
-                  progress: bool = True,
+                  progress: bool = True, # show a progress bar over the networks
                   strategy: str | None = None, # whose front the winners come from (default: the run's first strategy)
                  ) -> list[dict]:
     "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each (one process per run folder)."
@@ -324,7 +356,8 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
         return rows
 
 # %% ../nbs/12_pipeline.ipynb #66c852f9
-def finetune_table(rows: list[dict]) -> str:
+def finetune_table(rows: list[dict], # result rows of `finetune_main`
+                  ) -> str:
     "A markdown table of fine-tuning results, most accurate on the test split first."
     cells = [{'network': f"{r['name']}{' (zoo)' if r.get('zoo') else ''}", 'params': f"{r['params']:,}",
               'MFLOPs': f"{r['flops'] / 1e6:.1f}", 'val before': f"{r['val_before']:.4f}", 'val after': f"{r['val_after']:.4f}",
@@ -332,7 +365,8 @@ def finetune_table(rows: list[dict]) -> str:
              for r in sorted(rows, key=lambda r: -r['test_after'])]
     return render_table(cells, style='markdown', align='lrrrrrr') + '\n'
 
-def plot_finetune(rows: list[dict]):
+def plot_finetune(rows: list[dict], # result rows of `finetune_main`
+                 ):
     "Figure: test accuracy after fine-tuning against parameters, zoo networks starred."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -359,7 +393,8 @@ def export_main(source, # an exported network folder, or a search run folder (th
                 out, # folder to write network.json, weights.safetensors and model.onnx to
                 name: str | None = None, # in a run: a fine-tuned network's name, or a candidate's name or key
                 onnx: bool = True, # also write model.onnx
-                device=None) -> dict:
+                device=None, # where a candidate is stitched (None: the run's device)
+               ) -> dict:
     "Export a network as a standalone folder (and ONNX); returns what was written."
     from modulenas.export import export_network, load_network, onnx_available, _prepared
     src = Path(source)
@@ -392,7 +427,8 @@ BUDGETS = {
     'large': dict(pop_size=40, n_gen=25, n_calib=1000, n_val=5000, finetune_steps=2000, top_k=5),
 }
 
-def versus_parents(rows: list[dict]) -> list[str]:
+def versus_parents(rows: list[dict], # result rows of `finetune_main` (the parents marked `zoo`)
+                  ) -> list[str]:
     "For each new network: whether any parent fine-tuned with the same budget is at least as small and as accurate on test."
     parents, out = [r for r in rows if r.get('zoo')], []
     for r in sorted((r for r in rows if not r.get('zoo')), key=lambda r: r['params']):
@@ -459,7 +495,12 @@ def _adaptation_line(res: SearchResult, rows: list[dict]) -> str | None:
             f"{res.config.adapt_steps} steps): " + ', '.join(per)
             + f"; fine-tuned networks built from adapted modules: {', '.join(used) or 'none'}")
 
-def write_report(out: Path, res: SearchResult, rows: list[dict], budget: dict, times: dict) -> str:
+def write_report(out: Path, # the folder report.md and report.json go to
+                 res: SearchResult, # the finished search
+                 rows: list[dict], # result rows of `finetune_main`
+                 budget: dict, # the run's settings, as recorded in the report
+                 times: dict, # stage name -> wall time in seconds
+                ) -> str:
     "Write `out/report.md` (and report.json) describing a whole run; returns the markdown."
     search_dir = res.run_dir
     lines = [f"# modulenas run {datetime.datetime.now().isoformat(timespec='seconds')}", '',
@@ -490,12 +531,19 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              models: str = '*', # zoo models to build the knowledge base from (a glob pattern)
              budget: str = 'small', # 'small' (a CPU, under 30 min) or 'large' (a GPU machine)
              objectives: str = 'error,params', # 2 to 4 of error, params, flops, latency
-             pop_size: int | None = None, n_gen: int | None = None, n_calib: int | None = None,
-             n_val: int | None = None, finetune_steps: int | None = None, top_k: int | None = None,
+             pop_size: int | None = None, # candidates per batch (None: the budget's)
+             n_gen: int | None = None, # batches per strategy (None: the budget's)
+             n_calib: int | None = None, # calibration images (None: the budget's)
+             n_val: int | None = None, # validation images (None: the budget's)
+             finetune_steps: int | None = None, # fine-tuning steps per winner and parent (None: the budget's)
+             top_k: int | None = None, # winners fine-tuned (None: the budget's)
              refine_steps: int = 0, # refinement steps per candidate in the search (0: the stitched score)
              max_params: float | None = None, # constraint of the search
-             seed: int = 0, device: str | None = None, offline: bool = False, onnx: bool = True,
-             progress: bool = True,
+             seed: int = 0, # seed of the search, the data splits and the fine-tuning
+             device: str | None = None, # where everything runs (None: CUDA when there is one)
+             offline: bool = False, # never download: weights and data from the shared folder only
+             onnx: bool = True, # also write model.onnx beside each exported network (when the onnx extra is installed)
+             progress: bool = True, # show progress bars
              protocol: str = 'auto', # where validation images come from: 'auto' (test-half for the parents' own data set, train-holdout for a new task), or see `modulenas.data.get_splits`
              data: str | None = None, # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
              dataset: str = 'cifar10', # the data set, when not `data` (a new task unless the parents were trained on it)
@@ -504,7 +552,8 @@ def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
              workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
              ray_address: str | None = None, # or on the running Ray cluster at this address
              adapt_every: int = 0, # online adaptation every this many batches of the search (0: off; see `modulenas.adapt`)
-             adapt_modules: int = 2, adapt_steps: int = 50, # modules fine-tuned each time, and their training steps
+             adapt_modules: int = 2, # adaptation: modules fine-tuned each time
+             adapt_steps: int = 50, # adaptation: their training steps
              options: dict | None = None, # strategy name -> its own options (`SearchConfig.options`), e.g. {'growth': {'elite': 4}}
             ) -> dict:
     "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
@@ -565,7 +614,16 @@ def _check_kb(kb: str):
     "A clear error when `kb` is not a knowledge-base folder."
     if not (Path(kb)/'index.sqlite').exists(): _fail(f"no knowledge base at {kb}: build one with modulenas-build-kb --out {kb}")
 
-@option_parse
+@command(strategy_options=True, groups={
+    'output': ('run_dir',), 'data': ('dataset', 'data', 'protocol', 'n_calib', 'n_val'), 'evaluation': ('refine_steps', 'predict_adapters', 'predictor', 'device'),
+    'search': ('objectives', 'pop_size', 'n_gen', 'seed', 'parents', 'no_zoo', 'max_params', 'max_flops', 'max_latency_ms',
+               'strategy', 'plugins'),
+    'online adaptation': ('adapt_every', 'adapt_modules', 'adapt_steps', 'adapt_lr'), 'distributed': ('workers', 'ray_address')},
+    examples=('modulenas-search runs/kb --run-dir runs/search',
+              'modulenas-search runs/kb --run-dir runs/small --max-params 150000 --objectives error,params,latency',
+              'modulenas-search runs/kb --strategy growth,surrogate --growth-elite 4 --surrogate-predictors gp,trees',
+              'modulenas-search runs/kb --plugins my_strategy.py --strategy mine,random',
+              'modulenas-search runs/kb --data pets/ --workers 4'))
 def search_cli(
     kb: str,  # knowledge-base folder (see modulenas-build-kb)
     run_dir: str = 'runs/search',  # where the run's files go (an existing run with the same settings continues)
@@ -595,6 +653,7 @@ def search_cli(
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
     adapt_lr: float = 0.01,  # with --adapt-every: learning rate
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
     **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
@@ -608,12 +667,14 @@ def search_cli(
                               adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=adapt_lr, options=given)
     print(summary_text(_run_cli(go)))
 
-@call_parse
+@command(groups={'distributed': ('workers', 'ray_address')},
+         examples=('modulenas-resume runs/search', 'modulenas-resume runs/search --plugins my_strategy.py --workers 4'))
 def resume_cli(
     run_dir: str,  # a run folder written by modulenas-search
     workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
     ray_address: str = None,  # evaluate on the running Ray cluster at this address
     plugins: str = None,  # the plug-ins the run was made with (files or modules, comma-separated): they run code, so they load only when named here
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
 ):
     "Continue an interrupted search; evaluations already in its archive are not run again."
     def go():
@@ -622,7 +683,9 @@ def resume_cli(
         return _search_errors(resume_main, run_dir, workers, ray_address, plugins=_split(plugins))
     print(summary_text(_run_cli(go)))
 
-@call_parse
+@command(groups={'which networks': ('top_k', 'strategy', 'no_zoo'), 'training': ('steps', 'lr', 'batch_size', 'device'),
+                 'output': ('no_onnx',)},
+         examples=('modulenas-finetune runs/search', 'modulenas-finetune runs/search --top-k 5 --steps 2000 --device cuda'))
 def finetune_cli(
     run_dir: str,  # a finished search run folder
     top_k: int = 3,  # winners taken from the front of new networks
@@ -633,6 +696,7 @@ def finetune_cli(
     no_zoo: bool = False,  # do not fine-tune the zoo networks as baselines
     no_onnx: bool = False,  # do not write model.onnx files
     device: str = None,  # training device (default: the run's)
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
 ):
     "Fine-tune the winners and the zoo networks with one budget; test accuracy table and exports in RUN/finetune."
     from modulenas.export import onnx_available
@@ -641,13 +705,16 @@ def finetune_cli(
     print(finetune_table(rows))
     print(f"results, exports and finetune.png in {Path(run_dir)/'finetune'}")
 
-@call_parse
+@command(groups={'output': ('out', 'no_onnx')},
+         examples=('modulenas-export runs/search/finetune/new1 --out exported/new1',
+                   'modulenas-export runs/search --name new1 --out exported/new1 --no-onnx'))
 def export_cli(
     source: str,  # an exported network folder, or a search run folder (with --name)
     out: str = None,  # folder to write the standalone network (and model.onnx) to (required)
     name: str = None,  # in a run: a fine-tuned network's name, or a candidate's name or key
     no_onnx: bool = False,  # skip the ONNX file
     device: str = None,  # device for stitching a candidate (default: the run's)
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
 ):
     "Write a network as a standalone folder (network.json + weights.safetensors) and an ONNX file."
     def go():
@@ -663,7 +730,13 @@ def export_cli(
     extra = f"; ONNX {r['onnx']} (max abs difference from PyTorch {r['onnx_max_diff']:.2e})" if 'onnx' in r else ''
     print(f"exported {r['source']} ({r['params']:,} parameters) to {r['folder']}{extra}")
 
-@option_parse
+@command(strategy_options=True, groups={
+    'output': ('out', 'no_onnx'), 'knowledge base': ('models', 'offline'), 'data': ('dataset', 'data', 'protocol', 'n_calib', 'n_val'),
+    'budget': ('budget', 'pop_size', 'n_gen', 'finetune_steps', 'top_k', 'seed', 'device'),
+    'search': ('objectives', 'refine_steps', 'max_params', 'strategy', 'plugins'),
+    'online adaptation': ('adapt_every', 'adapt_modules', 'adapt_steps'), 'distributed': ('workers', 'ray_address')},
+    examples=('modulenas-run', 'modulenas-run --out runs/gpu --budget large --device cuda',
+              'modulenas-run --data pets.tar.gz --max-params 300000', 'modulenas-run --dataset cifar100 --strategy surrogate,random'))
 def run_cli(
     out: str = 'runs/modulenas',  # output folder (kb/, search/, report.md); rerun to continue an interrupted run
     models: str = '*',  # zoo models for the knowledge base (a glob pattern)
@@ -691,6 +764,7 @@ def run_cli(
     adapt_every: int = 0,  # online adaptation every this many batches of the search: the modules the best candidates use most are fine-tuned on the task and stored as new versions (0: off)
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
+    version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
     **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."

@@ -19,7 +19,12 @@ class RandomStrategy(Strategy):
     "Random search: the parents, then uniform random genes repaired into valid candidates, none asked for twice."
     name = 'random'
     max_tries = 1000  # random draws per candidate of a batch before the space counts as exhausted
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         super().__init__(space, kb, config, seeds, fallback)
         self.rng = np.random.default_rng(config.seed + 1)
         self.asked = {}  # keys asked for, in order (a dict: ordered the same in every process)

@@ -79,14 +79,18 @@ def search_space(kb, # a knowledge base (or stand-in)
     return SearchSpace(stems, heads, stages, depths, parents, tuple(reductions), optional)
 
 # %% ../nbs/09_search.ipynb #ed55c79f
-def decode(genome, space: SearchSpace) -> Candidate:
+def decode(genome, # a genome of `space` (one int per gene)
+           space: SearchSpace, # the search space
+          ) -> Candidate:
     "The candidate a genome stands for (skip genes dropped)."
     g = [int(v) for v in genome]
     if len(g) != space.n_var: raise ValueError(f"genome has {len(g)} genes, the space needs {space.n_var}")
     body = [space.stages[s][v - 1] for s, sl in enumerate(space.stage_slices()) for v in g[sl] if v > 0]
     return Candidate(space.stems[g[0]], tuple(body), space.heads[g[1]])
 
-def encode(candidate: Candidate, space: SearchSpace) -> np.ndarray:
+def encode(candidate: Candidate, # a candidate made of the modules of `space`
+           space: SearchSpace, # the search space
+          ) -> np.ndarray:
     "The canonical genome of `candidate`; `ValueError` when it is outside `space`."
     g = np.zeros(space.n_var, dtype=int)
     try: g[0], g[1] = space.stems.index(candidate.stem), space.heads.index(candidate.head)
@@ -100,7 +104,9 @@ def encode(candidate: Candidate, space: SearchSpace) -> np.ndarray:
     return g
 
 # %% ../nbs/09_search.ipynb #1cc62595
-def canonical(genome, space: SearchSpace) -> np.ndarray:
+def canonical(genome, # genes, possibly out of range or non-integer
+              space: SearchSpace, # the search space
+             ) -> np.ndarray:
     "Genes clipped to their range, each stage's non-empty genes moved to its front, at least one per required stage."
     g = np.clip(np.rint(np.asarray(genome, dtype=float)).astype(int), 0, space.upper)
     optional = space.optional or (False,) * len(space.depths)
@@ -109,7 +115,10 @@ def canonical(genome, space: SearchSpace) -> np.ndarray:
         g[sl] = kept + [0] * (sl.stop - sl.start - len(kept))
     return g
 
-def fit_head(genome, space: SearchSpace, kb) -> np.ndarray:
+def fit_head(genome, # a genome of `space` (one int per gene)
+             space: SearchSpace, # the search space
+             kb, # the knowledge base (or stand-in) holding its modules
+            ) -> np.ndarray:
     "`genome` with the optional stages past its head's input resolution emptied (e.g. a ShuffleNet stage before a ResNet head)."
     g, red = np.array(genome, dtype=int), kb.get(space.heads[int(genome[1])]).in_reduction
     for sl, r, opt in zip(space.stage_slices(), space.reductions, space.optional):
@@ -120,7 +129,11 @@ def _is_valid(genome, space: SearchSpace, kb) -> bool:
     try: validate(decode(genome, space), kb); return True
     except InvalidCandidate: return False
 
-def repair_genome(genome, space: SearchSpace, kb, fallback) -> np.ndarray:
+def repair_genome(genome, # genes, possibly out of range or invalid
+                  space: SearchSpace, # the search space
+                  kb, # the knowledge base (or stand-in) holding its modules
+                  fallback, # a valid genome to take genes from
+                 ) -> np.ndarray:
     "A canonical genome whose candidate passes `arch.validate`, taking genes from the valid `fallback` when needed."
     g = canonical(genome, space)
     if _is_valid(g, space, kb): return g
@@ -136,13 +149,17 @@ def repair_genome(genome, space: SearchSpace, kb, fallback) -> np.ndarray:
 OBJECTIVES = ('error', 'params', 'flops', 'latency')
 _FAILED_F = 1e30  # objective value recorded for a failed evaluation (it is infeasible anyway)
 
-def objective_values(result, objectives: Sequence[str]) -> list[float]:
+def objective_values(result, # an `EvalResult`
+                     objectives: Sequence[str], # names among 'error', 'params', 'flops', 'latency'
+                    ) -> list[float]:
     "The objective vector of an `EvalResult` (all minimised); failures get a huge value."
     if result.error is not None: return [_FAILED_F] * len(objectives)
     vals = dict(error=1.0 - result.score, params=result.params, flops=result.flops, latency=result.latency_ms)
     return [_FAILED_F if vals[o] is None else float(vals[o]) for o in objectives]
 
-def constraint_values(result, limits: dict) -> list[float]:
+def constraint_values(result, # an `EvalResult`
+                      limits: dict, # constraint name ('max_params', 'max_flops', 'max_latency_ms') -> its limit
+                     ) -> list[float]:
     "pymoo inequality constraints (<= 0 is feasible): the evaluation succeeded, then each of `limits`."
     out = [0.0 if result.error is None else 1.0]
     attr = dict(max_params='params', max_flops='flops', max_latency_ms='latency_ms')
@@ -151,7 +168,8 @@ def constraint_values(result, limits: dict) -> list[float]:
         out.append(1.0 if v is None else (float(v) - limit) / limit)
     return out
 
-def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
+def check_objectives(objectives: Sequence[str], # 2 to 4 distinct names among 'error', 'params', 'flops', 'latency'
+                    ) -> tuple[str, ...]:
     "`objectives` as a tuple, or a `ValueError` naming what is wrong."
     objectives = tuple(objectives)
     bad = [o for o in objectives if o not in OBJECTIVES]
@@ -242,7 +260,8 @@ class ArchiveError(ValueError):
 
 class Archive:
     "The append-only log of evaluations (`evaluations.jsonl`), indexed by candidate key: the evaluation cache."
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, # the `evaluations.jsonl` file (it need not exist yet)
+                ):
         "Read the records; reading never changes the file (see `add` for the one repair it makes)."
         self.path, self.records, self.damaged = Path(path), {}, []  # damaged: line numbers kept but unreadable
         self._torn = None  # byte offset where an unfinished last line starts (a write cut short by a crash)
@@ -284,19 +303,25 @@ class Archive:
 # %% ../nbs/09_search.ipynb #bfa106fd
 HV_REF = 1.1  # reference point (in every normalised objective)
 
-def hv_scales(F: np.ndarray, objectives: Sequence[str]) -> np.ndarray:
+def hv_scales(F: np.ndarray, # objective rows of the feasible evaluations
+              objectives: Sequence[str], # the names of the columns of `F`
+             ) -> np.ndarray:
     "Per-objective divisors: 1 for error, else the largest finite value of `F` (rows of feasible objectives)."
     F = np.asarray(F, dtype=float).reshape(-1, len(objectives))
     top = F.max(axis=0) if len(F) else np.ones(len(objectives))
     return np.array([1.0 if o == 'error' or not top[j] > 0 else float(top[j]) for j, o in enumerate(objectives)])
 
-def hypervolume(F, scales) -> float:
+def hypervolume(F, # objective rows of the feasible evaluations
+                scales, # per-objective divisors (see `hv_scales`)
+               ) -> float:
     "Hypervolume of the feasible objective rows `F` after dividing by `scales`, reference point `HV_REF`."
     F = np.asarray(F, dtype=float).reshape(-1, len(scales))
     if not len(F): return 0.0
     return float(HV(ref_point=np.full(len(scales), HV_REF))(F / np.asarray(scales)))
 
-def best_order(F, keys) -> list[int]:
+def best_order(F, # objective rows, one per key (all minimised)
+               keys, # one per row: breaks the remaining ties
+              ) -> list[int]:
     "Indices of the rows of `F` from best to worst: non-dominated rank, then crowding distance (larger first), then `keys`."
     if not len(keys): return []
     F = np.asarray(F, dtype=float).reshape(len(keys), -1)
@@ -306,7 +331,8 @@ def best_order(F, keys) -> list[int]:
         idx = np.flatnonzero(rank == r); crowd[idx] = calc_crowding_distance(F[idx])
     return sorted(range(len(F)), key=lambda i: (rank[i], -crowd[i], keys[i]))
 
-def pareto_mask(F) -> np.ndarray:
+def pareto_mask(F, # objective rows (all minimised)
+               ) -> np.ndarray:
     "True for the rows of `F` that no other row dominates."
     F = np.asarray(F, dtype=float)
     mask = np.zeros(len(F), dtype=bool)
@@ -367,7 +393,9 @@ def cut_seeds(kb, # a knowledge base (or stand-in)
 # %% ../nbs/09_search.ipynb #30b09369
 class RecordCache:
     "A knowledge base whose module records are read once: a run is bound to its modules (`kb_fingerprint`), and a strategy repairs and plans thousands of genomes. Every other attribute is the knowledge base's own."
-    def __init__(self, kb): self.kb, self._records = kb, {}
+    def __init__(self, kb, # the knowledge base (or stand-in) to read from
+                ):
+        self.kb, self._records = kb, {}
     def get(self, mid: str):
         "The record of module `mid`, from the knowledge base the first time."
         if mid not in self._records: self._records[mid] = self.kb.get(mid)
@@ -388,7 +416,12 @@ class Strategy:
     evaluator = None  # the run's evaluator, set before the first `ask` (a strategy may use its calibration data)
     progress = False  # whether the run shows progress bars (set with `evaluator`)
     versions: dict = {}  # original module id -> its latest adapted version in this strategy's run (see `modulenas.adapt`)
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds: Sequence = (), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds: Sequence = (), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         self.space, self.config = space, config
         self.options = options_of(type(self), config)
         self.kb = kb if isinstance(kb, RecordCache) else RecordCache(kb)  # module records read once per run
@@ -445,7 +478,8 @@ def _plugin_failure(p: str, e: Exception, path: Path | None = None) -> PluginErr
 
 _IMPORT_FAILURES = (Exception, SystemExit, KeyboardInterrupt)  # a plug-in calling sys.exit() or raising an interrupt while imported is broken, not done
 
-def load_plugins(plugins: Sequence[str] = ()) -> list:
+def load_plugins(plugins: Sequence[str] = (), # module names, or paths of `.py` files
+                ) -> list:
     "Import `plugins` (module names, or paths of `.py` files) so that the strategies they register become available; a `PluginError` (a `ValueError`) names one that is missing or fails."
     out = []
     for p in plugins:
@@ -499,7 +533,8 @@ def with_options(config: SearchConfig # a search's settings
     full = {s: _jsonable(dataclasses.asdict(options_of(get_strategy(s), config))) for s in config.strategies}
     return dataclasses.replace(config, options={s: o for s, o in full.items() if o})
 
-def get_strategy(name: str) -> type:
+def get_strategy(name: str, # a registered strategy name
+                ) -> type:
     "The strategy class registered as `name`, or a `ValueError` listing the registered ones."
     found = strategies()
     if name not in found:
@@ -511,8 +546,8 @@ def get_strategy(name: str) -> type:
 @dataclasses.dataclass
 class SearchResult:
     "What a run produced, keyed by strategy name; everything is also in `run_dir`."
-    run_dir: Path
-    config: SearchConfig
+    run_dir: Path  # the run's folder
+    config: SearchConfig  # the run's settings
     fronts: dict  # strategy -> archive records of its Pareto front (feasible, non-dominated among what it asked for)
     hv: dict  # strategy -> [[distinct candidates asked for, hypervolume], ...] after every batch
     hv_new: dict  # strategy -> final hypervolume of the new networks alone (parents left out)
@@ -550,7 +585,9 @@ def _read_checkpoint(path: Path) -> dict:
         raise ValueError(f"{path} was written by an older modulenas, or is not a checkpoint: start the run in a new folder")
     return ck
 
-def kb_fingerprint(kb, space: SearchSpace) -> str:
+def kb_fingerprint(kb, # the knowledge base (or stand-in) holding its modules
+                   space: SearchSpace, # the search space
+                  ) -> str:
     "A short hash of what the modules of `space` are in `kb`: their ids and the sha256 of their weights."
     ids = [*space.stems, *space.heads, *(m for stage in space.stages for m in stage)]
     return sha256_bytes(json.dumps([(m, getattr(kb.get(m), 'weights_sha256', None)) for m in sorted(ids)]).encode())[:16]
@@ -771,8 +808,13 @@ def _finish(run: _Run) -> SearchResult:
         save_figure(fig, no_links(run.dir, run.dir/name, 'run folder'))
     return res
 
-def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra: dict | None = None,
-           progress: bool = True) -> SearchResult:
+def search(run_dir, # the run's folder (made if missing; continued if it holds a run with the same settings)
+           kb, # the knowledge base (or stand-in) to search
+           evaluator, # scores candidates: has `evaluate` (and maybe `evaluate_many`)
+           config: SearchConfig = SearchConfig(), # the run's settings
+           extra: dict | None = None, # more entries for the run's `config.json`, checked on resuming like the rest (None: none)
+           progress: bool = True, # show a progress bar per strategy
+          ) -> SearchResult:
     "Run (or continue) every strategy of `config` on `kb` with `evaluator` in `run_dir`, one after the other (one process per run folder)."
     if not str(run_dir).strip(): raise ValueError("run_dir is empty: name the folder the run's files go to")
     with folder_lock(run_dir, 'run folder'):
@@ -787,7 +829,10 @@ def search(run_dir, kb, evaluator, config: SearchConfig = SearchConfig(), extra:
 # %% ../nbs/09_search.ipynb #249f8c0f
 _STYLES = ('o-', 'x--', 's:', '^-.', 'd-', 'v--')
 
-def plot_front(result: SearchResult, x: str | None = None, y: str | None = None):
+def plot_front(result: SearchResult, # a finished run
+               x: str | None = None, # objective on the x axis (None: the second one)
+               y: str | None = None, # objective on the y axis (None: the first one)
+              ):
     "Figure: every feasible evaluation, each strategy's front, the parents starred."
     import matplotlib.pyplot as plt
     objs = list(result.config.objectives)
@@ -806,7 +851,8 @@ def plot_front(result: SearchResult, x: str | None = None, y: str | None = None)
     ax.set_xlabel(x); ax.set_ylabel(y); ax.legend(fontsize=8); ax.set_title('candidates (parents starred)')
     return fig
 
-def plot_hypervolume(result: SearchResult):
+def plot_hypervolume(result: SearchResult, # a finished run
+                    ):
     "Figure: each strategy's hypervolume against the number of distinct candidates it has asked for."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -816,7 +862,11 @@ def plot_hypervolume(result: SearchResult):
     ax.legend(); return fig
 
 # %% ../nbs/09_search.ipynb #2b4851db
-def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
+def resume(run_dir, # the run's folder
+           kb, # the knowledge base it was searched on
+           evaluator, # scores the candidates still missing
+           progress: bool = True, # show a progress bar per strategy
+          ) -> SearchResult:
     "Continue the search in `run_dir` (from its config); only evaluations missing from its archive are run."
     path = Path(run_dir)/'config.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory")
@@ -826,7 +876,9 @@ def resume(run_dir, kb, evaluator, progress: bool = True) -> SearchResult:
         raise ValueError(f"{path} is damaged ({type(e).__name__}: {e}): it is not the config of a run") from None
     return search(run_dir, kb, evaluator, search_cfg, progress=progress)
 
-def strategy_state(run_dir, name: str) -> dict | None:
+def strategy_state(run_dir, # a run's folder
+                   name: str, # one of its strategies
+                  ) -> dict | None:
     "The state strategy `name` checkpointed in the run folder `run_dir` (None before its first batch)."
     path = Path(run_dir)/'checkpoint.json'
     if not path.exists(): raise FileNotFoundError(f"{path} not found: not a search run directory, or nothing evaluated yet")
@@ -834,7 +886,8 @@ def strategy_state(run_dir, name: str) -> dict | None:
     if name not in ck.get('strategies', {}): raise ValueError(f"{run_dir} holds no strategy {name!r}: it has {', '.join(ck.get('strategies', {}))}")
     return ck['strategies'][name].get('state')
 
-def summary_text(res: SearchResult) -> str:
+def summary_text(res: SearchResult, # a finished run
+                ) -> str:
     "A few lines describing a finished run."
     lines = [repr(res), f"results in {res.run_dir}: evaluations.jsonl, pareto.json, front.png, hypervolume.png"]
     lines += [f"  {res.zoo.get(r['key']) or r['candidate'].get('name') or r['key'][:16]}: " + ', '.join(f'{o}={v:.4g}' for o, v in zip(res.config.objectives, r['F']))

@@ -21,7 +21,9 @@ from .search import SearchSpace, SearchConfig, decode, encode, register_strategy
 __all__ = ['seams', 'Runs', 'SpliceMutation', 'SpliceSampling', 'SpliceStrategy']
 
 # %% ../nbs/09g_splice.ipynb #41b96579
-def seams(candidate: Candidate, kb=None) -> int:
+def seams(candidate: Candidate, # the network to look at
+          kb=None, # a knowledge base, to count versions as their originals (None: ids as they are)
+         ) -> int:
     "Places in `candidate` (stem, body, head) where a module is followed by one cut from another parent (versions count as their original's)."
     orig = kb.original if kb is not None and hasattr(kb, 'original') else (lambda m: m)
     ps = [orig(m).rpartition(':')[0] for m in candidate.ids]
@@ -30,7 +32,9 @@ def seams(candidate: Candidate, kb=None) -> int:
 # %% ../nbs/09g_splice.ipynb #f7e9faf9
 class Runs:
     "Per stage of `space`, each parent's body modules there as gene values (1-based option indices) in network order, and the parents' genomes."
-    def __init__(self, space: SearchSpace, kb):
+    def __init__(self, space: SearchSpace, # the search space
+                 kb, # the knowledge base (or stand-in) holding its modules
+                ):
         self.space, self.stages = space, []
         for opts in space.stages:
             by = {}
@@ -63,13 +67,20 @@ class Runs:
 # %% ../nbs/09g_splice.ipynb #bb248067
 class SpliceMutation(Mutation):
     "pymoo mutation: one `Runs.edit` of each genome it mutates (a share `prob` of them)."
-    def __init__(self, runs: Runs, prob: float = 0.5): super().__init__(prob=prob); self.runs = runs
+    def __init__(self, runs: Runs, # the parents' runs of modules of the search space
+                 prob: float = 0.5, # share of the genomes mutated
+                ):
+        super().__init__(prob=prob); self.runs = runs
     def _do(self, problem, X, random_state=None, **kwargs):
         return np.array([self.runs.edit(x, random_state) for x in X], dtype=int)
 
 class SpliceSampling(Sampling):
     "pymoo sampling: the `seeds` (usually the parents), then distinct repaired parents with one to three `Runs.edit`s."
-    def __init__(self, runs: Runs, repair: CandidateRepair, seeds=(), max_tries: int = 100):
+    def __init__(self, runs: Runs, # the parents' runs of modules of the search space
+                 repair: CandidateRepair, # makes the edited genomes valid
+                 seeds=(), # genomes that start the first population (all of them)
+                 max_tries: int = 100, # edits tried per genome wanted before giving up on distinct ones
+                ):
         super().__init__(); self.runs, self.repair, self.max_tries = runs, repair, max_tries
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]
     def _do(self, problem, n_samples, random_state=None, **kwargs):
@@ -87,7 +98,12 @@ class SpliceSampling(Sampling):
 class SpliceStrategy(NSGA2Strategy):
     "NSGA-II whose children keep runs of one parent's consecutive modules: edited parents, two-point crossover, splice mutations."
     name = 'splice'
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         self.runs = Runs(space, kb)  # before NSGA2Strategy builds the algorithm, whose operators use it
         super().__init__(space, kb, config, seeds, fallback)
 

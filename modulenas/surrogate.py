@@ -35,7 +35,10 @@ __all__ = ['PREDICTORS', 'candidate_costs', 'candidate_features', 'RBFRegressor'
            'PredictedProblem', 'SurrogateStrategy', 'plot_predictor_choice']
 
 # %% ../nbs/09f_surrogate.ipynb #2185329c
-def candidate_costs(genome, space: SearchSpace, kb) -> tuple[int, int, int]:
+def candidate_costs(genome, # a valid genome of `space`
+                    space: SearchSpace, # the search space
+                    kb, # the knowledge base (or stand-in) holding its modules
+                   ) -> tuple[int, int, int]:
     "Estimated parameters and FLOPs of a genome's candidate (its modules' and its adapters'), and its number of adapters."
     slots = plan(decode(genome, space), kb)
     params = flops = adapters = 0
@@ -47,7 +50,11 @@ def candidate_costs(genome, space: SearchSpace, kb) -> tuple[int, int, int]:
             params += (s.adapter_in + 1) * s.in_channels; flops += s.adapter_in * s.in_channels * hw; adapters += 1
     return params, flops, adapters
 
-def candidate_features(genome, space: SearchSpace, kb, costs: tuple | None = None) -> np.ndarray:
+def candidate_features(genome, # a valid genome of `space`
+                       space: SearchSpace, # the search space
+                       kb, # the knowledge base (or stand-in) holding its modules
+                       costs: tuple | None = None, # its `candidate_costs`, if already known (None: computed)
+                      ) -> np.ndarray:
     "Cheap features of a genome's candidate: the parent of its stem and head (one-hot); per stage, its modules from each parent and their number; adapters, log10 params, log10 FLOPs (`costs`: its `candidate_costs`, if already known)."
     g, parents = np.asarray(genome, dtype=int), list(space.parents)
     onehot = lambda mid: [float(kb.get(mid).parent == p) for p in parents]
@@ -63,7 +70,10 @@ def candidate_features(genome, space: SearchSpace, kb, costs: tuple | None = Non
 # %% ../nbs/09f_surrogate.ipynb #29daa7ae
 class RBFRegressor(RegressorMixin, BaseEstimator):
     "scikit-learn face of `scipy.interpolate.RBFInterpolator`, so it is cross-validated like the others."
-    def __init__(self, kernel: str = 'multiquadric', epsilon: float = 1.0, smoothing: float = 1e-3):
+    def __init__(self, kernel: str = 'multiquadric', # the radial basis function, as `RBFInterpolator` names it
+                 epsilon: float = 1.0, # shape parameter, divided by the square root of the number of features
+                 smoothing: float = 1e-3, # 0 interpolates exactly; larger values smooth more
+                ):
         self.kernel, self.epsilon, self.smoothing = kernel, epsilon, smoothing
     def fit(self, X, y):
         X = np.asarray(X, dtype=float)
@@ -72,7 +82,10 @@ class RBFRegressor(RegressorMixin, BaseEstimator):
         return self
     def predict(self, X): return self.model_(np.asarray(X, dtype=float))
 
-def make_predictor(name: str, n_features: int, seed: int = 0):
+def make_predictor(name: str, # one of `PREDICTORS`: 'rbf', 'gp', 'mlp' or 'trees'
+                   n_features: int, # features per sample (sets the Gaussian process length scale)
+                   seed: int = 0, # seed of the predictors that draw random numbers
+                  ):
     "An unfitted predictor `name` of `PREDICTORS`: features standardised, target standardised."
     if name == 'rbf': model = RBFRegressor()
     elif name == 'gp':
@@ -85,7 +98,12 @@ def make_predictor(name: str, n_features: int, seed: int = 0):
 
 PREDICTORS = ('rbf', 'gp', 'mlp', 'trees')
 
-def cv_tau(name: str, X, y, seed: int = 0, folds: int = 5) -> float | None:
+def cv_tau(name: str, # one of `PREDICTORS`: 'rbf', 'gp', 'mlp' or 'trees'
+           X, # features, one row per sample
+           y, # the true values
+           seed: int = 0, # seed of the folds and the predictor
+           folds: int = 5, # cross-validation folds (at most one per sample)
+          ) -> float | None:
     "Kendall tau between `y` and predictor `name`'s `folds`-fold cross-validated predictions (None when undefined)."
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if len(y) < 4: return None
@@ -96,7 +114,11 @@ def cv_tau(name: str, X, y, seed: int = 0, folds: int = 5) -> float | None:
     tau = kendalltau(pred, y).statistic
     return None if not np.isfinite(tau) else float(tau)
 
-def fit_predictor(name: str, X, y, seed: int = 0):
+def fit_predictor(name: str, # one of `PREDICTORS`: 'rbf', 'gp', 'mlp' or 'trees'
+                  X, # features, one row per sample
+                  y, # the true values
+                  seed: int = 0, # seed of the predictor
+                 ):
     "Predictor `name` fitted on all of `X`, `y`."
     X = np.asarray(X, dtype=float)
     with warnings.catch_warnings():
@@ -106,7 +128,9 @@ def fit_predictor(name: str, X, y, seed: int = 0):
 # %% ../nbs/09f_surrogate.ipynb #f2986110
 class PredictedProblem(Problem):
     "The objectives of genomes of `space` as the fitted `models` predict them (estimated params and FLOPs where they are objectives); constraints on the same."
-    def __init__(self, strategy, models: dict):
+    def __init__(self, strategy, # the surrogate strategy (search space, settings and features)
+                 models: dict, # objective name -> fitted predictor, for the objectives not computed directly
+                ):
         st = strategy; super().__init__(n_var=st.space.n_var, n_obj=len(st.config.objectives),
                                        n_ieq_constr=1 + len(st.config.limits), xl=0, xu=st.space.upper, vtype=int)
         self.strategy, self.models = st, models
@@ -140,7 +164,12 @@ class SurrogateStrategy(Strategy):
                 raise ValueError(f"predictors: unknown {', '.join(map(str, bad))}; choose from {', '.join(PREDICTORS)}")
             if dups := sorted({p for p in names if names.count(p) > 1}): raise ValueError(f"predictors: {', '.join(dups)} named more than once")
 
-    def __init__(self, space: SearchSpace, kb, config: SearchConfig, seeds=(), fallback=None):
+    def __init__(self, space: SearchSpace, # the search space of the run
+                 kb, # the knowledge base (or stand-in) holding its modules
+                 config: SearchConfig, # the run's settings (its options for this strategy in `config.options`)
+                 seeds=(), # genomes to start from (the parents)
+                 fallback=None, # a valid genome, for repairs (None: the first seed)
+                ):
         super().__init__(space, kb, config, seeds, fallback)
         self.n_initial = min(self.options.n_initial or 2 * config.pop_size, config.n_budget)
         self.predicted = [o for o in ('error', 'latency') if o in config.objectives or (o == 'latency' and config.max_latency_ms)]
@@ -226,7 +255,9 @@ class SurrogateStrategy(Strategy):
         self.told, self.pending, self.log = {r[0]: r[1:] for r in state['told']}, state['pending'], state['log']
 
 # %% ../nbs/09f_surrogate.ipynb #32cdd27d
-def plot_predictor_choice(log: list, ax=None):
+def plot_predictor_choice(log: list, # one dict per iteration (`n_train`, `tau` per predictor, `chosen`), as the strategy's state records
+                          ax=None, # matplotlib axes to draw on (None: a new figure)
+                         ):
     "Figure: each predictor's cross-validated Kendall tau per iteration (against the true evaluations it was fitted on), the chosen one circled."
     import matplotlib.pyplot as plt
     if ax is None: fig, ax = plt.subplots(figsize=(5.5, 3.5))

@@ -17,15 +17,26 @@ __all__ = ['Rec', 'ToyKB', 'ToyEvaluator', 'toy_setup']
 # %% ../nbs/08b_testing.ipynb #bcc1adc6
 @dataclasses.dataclass(frozen=True)
 class Rec:
-    id: str; parent: str; position: int; kind: str; in_channels: int; out_channels: int
-    in_reduction: int; out_reduction: int; in_shape: tuple; out_shape: tuple; params: int; flops: int
-    granularity: str = 'block'
+    id: str  # '<parent>:<position>', e.g. 'resnet8:03'
+    parent: str  # the network it belongs to
+    position: int  # its place in the parent's chain of modules (0 is the stem)
+    kind: str  # 'stem', 'body' or 'head'
+    in_channels: int  # channels of its input
+    out_channels: int  # channels of its output (classes for a head)
+    in_reduction: int  # input side over the network input's side (0: not spatial)
+    out_reduction: int  # same for its output
+    in_shape: tuple  # per-sample input shape
+    out_shape: tuple  # per-sample output shape
+    params: int  # number of parameters
+    flops: int  # FLOPs, batch 1
+    granularity: str = 'block'  # 'cut', 'block' or 'stage'
 
 def _shape(c, r): return (c, 32 // r, 32 // r) if r else (c,)
 
 class ToyKB:
     "A knowledge-base stand-in with the module layout of CIFAR ResNets of depth 6n+2 (no weights)."
-    def __init__(self, ns=(('resnet8', 1), ('resnet14', 2))):
+    def __init__(self, ns=(('resnet8', 1), ('resnet14', 2)), # (network name, n) pairs: a CIFAR ResNet of depth 6n+2 each
+                ):
         self.recs, self.adapted, self.origin = {}, {}, {}  # adapted: versions made by `ToyEvaluator.adapt`
         for p, n in ns:
             layout = [('stem', 3, 16, 1, 1)] + [('body', 16, 16, 1, 1)] * n
@@ -47,7 +58,10 @@ class ToyKB:
 
 class ToyEvaluator:
     "Scores a candidate from its layout; candidates whose key ends in one of `fail_chars` fail."
-    def __init__(self, kb, delay=0.0, fail_chars='01'):
+    def __init__(self, kb, # the `ToyKB` the candidates come from
+                 delay=0.0, # seconds each evaluation sleeps
+                 fail_chars='01', # candidates whose key ends in one of these characters fail
+                ):
         self.kb, self.delay, self.fail_chars, self.calls = kb, delay, fail_chars, 0
     def evaluate(self, cand, raise_errors=False):
         self.calls += 1; time.sleep(self.delay)
@@ -83,7 +97,8 @@ class ToyEvaluator:
         return out
 
 # %% ../nbs/08b_testing.ipynb #30843dc2
-def toy_setup(setup: dict) -> tuple:
+def toy_setup(setup: dict, # a search setup; only its `delay` is read (seconds per evaluation, default 0)
+             ) -> tuple:
     "The `ToyKB` and a `ToyEvaluator` (with the setup's `delay`, seconds per evaluation): a `factory` for `build_from_setup`."
     kb = ToyKB()
     return kb, ToyEvaluator(kb, delay=setup.get('delay', 0.0))

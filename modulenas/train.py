@@ -20,15 +20,23 @@ from .data import ImageSet, net_normalization
 __all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'train_steps']
 
 # %% ../nbs/06a_train.ipynb #cc8cdc40
-def endless_batches(images: ImageSet, batch_size: int, mean: Sequence[float], std: Sequence[float],
-                    channels_last: bool, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def endless_batches(images: ImageSet, # the training images and labels
+                    batch_size: int, # images per batch
+                    mean: Sequence[float], # per-channel mean the images are normalised with
+                    std: Sequence[float], # per-channel std the images are normalised with
+                    channels_last: bool, # yield channels-last batches
+                    generator: torch.Generator, # seeds the shuffling
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     "Shuffled training batches of `images`, epoch after epoch (the last, smaller batch of an epoch left out)."
     if len(images) < 1: raise ValueError("the training set is empty")
     while True:
         yield from images.batches(batch_size, mean, std, channels_last=channels_last, shuffle=True, generator=generator,
                                   drop_last=len(images) > batch_size)
 
-def warmup_cosine(opt: torch.optim.Optimizer, steps: int, warmup: float = 0.1) -> torch.optim.lr_scheduler.LRScheduler:
+def warmup_cosine(opt: torch.optim.Optimizer, # the optimiser whose learning rate is scheduled
+                  steps: int, # total steps of the schedule
+                  warmup: float = 0.1, # fraction of `steps` spent warming up (0: none)
+                 ) -> torch.optim.lr_scheduler.LRScheduler:
     "Linear warm-up over the first `warmup` fraction of `steps`, then cosine decay to zero."
     lrs = torch.optim.lr_scheduler
     n_warm = int(round(warmup * steps))
@@ -67,7 +75,9 @@ def distillation_loss(weight: float = 0.9,  # share of the KL term; the cross-en
 class Renormalized(nn.Module):
     "`net` fed inputs normalised with `mean`/`std` instead of its own `net.mean`/`net.std` (a teacher of another lineage)."
     def __init__(self, net: nn.Module, # a network with `mean` and `std` attributes
-                 mean: Sequence[float], std: Sequence[float]): # the normalisation of the inputs it will be given
+                 mean: Sequence[float], # per-channel mean of the inputs it will be given
+                 std: Sequence[float], # their per-channel std
+                ):
         super().__init__()
         self.net, self.mean, self.std = net, tuple(mean), tuple(std)
         t = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1)
@@ -89,13 +99,14 @@ def train_steps(net: nn.Module,  # the network, trained in place
                 opt: torch.optim.Optimizer,  # an optimiser over `params`
                 sched=None,  # a learning-rate schedule, stepped after every step
                 loss_fn: Callable = F.cross_entropy,  # loss_fn(logits as float32, labels), with a teacher (logits, labels, teacher logits)
-                batch_size: int = 128,
+                batch_size: int = 128,  # images per step
                 seed: int = 0,  # seeds the batch order and the flips
                 device=None,  # default: where `net` is
                 amp=None,  # autocast: None = on CUDA (bf16, else fp16), off elsewhere; False/True/a dtype
                 channels_last: bool = False,  # feed channels-last batches
                 flip: bool = True,  # random horizontal flips
-                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,  # default: net.mean, net.std
+                mean: Sequence[float] | None = None,  # per-channel input mean (None: net.mean)
+                std: Sequence[float] | None = None,  # per-channel input std (None: net.std)
                 clip_grad: float | None = None,  # clip the gradient norm of `params` to this
                 callback: Callable | None = None,  # callback(step, loss) after each step (1-based)
                 mode: Callable | None = None,  # mode(net) sets the training mode; default net.train()

@@ -60,7 +60,8 @@ class ZooEntry(Record):
 _REGISTRY: dict[str, tuple[Callable[..., nn.Module], ZooEntry]] = {}
 _HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.[^.]+$')
 
-def hash_in_filename(filename: str | Path | None) -> str | None:
+def hash_in_filename(filename: str | Path | None, # a file name or path (None: no hash)
+                    ) -> str | None:
     "The sha256 prefix in a `stem-<hex>.ext` file name (the `torch.hub` convention), or None."
     m = _HASH_IN_NAME.search(Path(filename).name) if filename is not None else None
     return m.group(1) if m else None
@@ -118,11 +119,13 @@ def _registered(name: str) -> tuple[Callable[..., nn.Module], ZooEntry]:
     if name not in _REGISTRY: raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
     return _REGISTRY[name]
 
-def get_entry(name: str) -> ZooEntry:
+def get_entry(name: str, # a registered model name
+             ) -> ZooEntry:
     "The `ZooEntry` of the registered model `name`."
     return _registered(name)[1]
 
-def unregister_model(name: str) -> ZooEntry:
+def unregister_model(name: str, # a registered model name
+                    ) -> ZooEntry:
     "Remove `name` from the registry; returns its entry."
     entry = get_entry(name)
     del _REGISTRY[name]
@@ -205,22 +208,26 @@ class CifarResNet(nn.Module):
 
 # %% ../nbs/02_zoo.ipynb #dfae0f0e
 @register_model(**model_card('resnet20'))
-def resnet20(num_classes: int = 10) -> CifarResNet:
+def resnet20(num_classes: int = 10, # number of classes (outputs of the final layer)
+            ) -> CifarResNet:
     "CIFAR ResNet-20 (3 blocks per stage)."
     return CifarResNet(20, num_classes)
 
 @register_model(**model_card('resnet32'))
-def resnet32(num_classes: int = 10) -> CifarResNet:
+def resnet32(num_classes: int = 10, # number of classes (outputs of the final layer)
+            ) -> CifarResNet:
     "CIFAR ResNet-32 (5 blocks per stage)."
     return CifarResNet(32, num_classes)
 
 @register_model(**model_card('resnet44'))
-def resnet44(num_classes: int = 10) -> CifarResNet:
+def resnet44(num_classes: int = 10, # number of classes (outputs of the final layer)
+            ) -> CifarResNet:
     "CIFAR ResNet-44 (7 blocks per stage)."
     return CifarResNet(44, num_classes)
 
 @register_model(**model_card('resnet56'))
-def resnet56(num_classes: int = 10) -> CifarResNet:
+def resnet56(num_classes: int = 10, # number of classes (outputs of the final layer)
+            ) -> CifarResNet:
     "CIFAR ResNet-56 (9 blocks per stage)."
     return CifarResNet(56, num_classes)
 
@@ -250,18 +257,21 @@ class CifarResNetB(CifarResNet):
         return self.fc(torch.flatten(self.avgpool(out), 1))
 
 @register_model(**model_card('chenyaofo_resnet20'))
-def chenyaofo_resnet20(num_classes: int = 10) -> CifarResNetB:
+def chenyaofo_resnet20(num_classes: int = 10, # number of classes (outputs of the final layer)
+                      ) -> CifarResNetB:
     "CIFAR ResNet-20 of the chenyaofo lineage (3 blocks per stage, projection shortcuts)."
     return CifarResNetB(20, num_classes)
 
 @register_model(**model_card('chenyaofo_resnet56'))
-def chenyaofo_resnet56(num_classes: int = 10) -> CifarResNetB:
+def chenyaofo_resnet56(num_classes: int = 10, # number of classes (outputs of the final layer)
+                      ) -> CifarResNetB:
     "CIFAR ResNet-56 of the chenyaofo lineage (9 blocks per stage, projection shortcuts)."
     return CifarResNetB(56, num_classes)
 
 # %% ../nbs/02_zoo.ipynb #37f679e3
 @register_model(**model_card('shufflenetv2_x0_5'))
-def shufflenetv2_x0_5(num_classes: int = 10) -> torchvision.models.ShuffleNetV2:
+def shufflenetv2_x0_5(num_classes: int = 10, # number of classes (outputs of the final layer)
+                     ) -> torchvision.models.ShuffleNetV2:
     "torchvision ShuffleNetV2 x0.5 with a 3x3 stride-1 stem and no max-pool (32x32 inputs)."
     model = torchvision.models.shufflenet_v2_x0_5(num_classes=num_classes)
     model.conv1[0] = nn.Conv2d(3, 24, 3, 1, 1, bias=False)
@@ -285,7 +295,8 @@ def check_hash(path: str | Path, # the weight file
     return path
 
 # %% ../nbs/02_zoo.ipynb #fb5db9da
-def clean_state_dict(obj: dict) -> dict[str, torch.Tensor]:
+def clean_state_dict(obj: dict, # a loaded checkpoint: a state dict, or a dict holding one under `state_dict`
+                    ) -> dict[str, torch.Tensor]:
     "The tensors of a loaded checkpoint: `{'state_dict': ...}` unwrapped, `module.` prefixes stripped."
     sd = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
     out = {k.removeprefix('module.'): v for k, v in sd.items()}

@@ -216,3 +216,12 @@ def test_a_broken_plugin_model_is_one_line_and_leaves_no_knowledge_base(cli, tmp
         assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
         assert f"zoo model 'mynet' (registered in {plugin}) cannot be cut into modules: RuntimeError: my constructor is broken" in r.stderr
     assert not (tmp_path / 'kb').exists() and not (tmp_path / 'run' / 'kb').exists()
+
+
+def test_every_script_says_its_version(monkeypatch, capsys):
+    import modulenas
+    for name in SCRIPTS:
+        exe = shutil.which(name) or str(Path(sys.executable).parent / name)
+        monkeypatch.setattr(sys, 'argv', [exe, '--version'])
+        with pytest.raises(SystemExit) as e: runpy.run_path(exe, run_name='__main__')
+        assert e.value.code in (0, None) and capsys.readouterr().out.strip() == f'modulenas {modulenas.__version__}', name

@@ -32,6 +32,16 @@ def test_readme_budget_tables_are_the_committed_results():
     assert (ROOT / 'benchmarks' / 'results' / 'budgets.png').exists()
 
 
+def test_readme_fidelity_tables_are_the_committed_results():
+    "The fidelity tables in the README are made from benchmarks/results/fidelity.json, as `fidelity.py` renders it."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    from fidelity import fidelity_tables
+    report = json.loads((ROOT / 'benchmarks' / 'results' / 'fidelity.json').read_text())
+    assert report['complete'], 'the committed fidelity results are from an unfinished run'
+    assert fidelity_tables(report).strip() in (ROOT / 'README.md').read_text(), 'README.md fidelity tables differ from the results file'
+    assert (ROOT / 'benchmarks' / 'results' / 'fidelity.png').exists()
+
+
 if __name__ == '__main__':
     (ROOT / 'README.md').write_text(render_readme())
     print('wrote', ROOT / 'README.md', file=sys.stderr)

@@ -19,8 +19,8 @@ from .kb import KnowledgeBase, KnowledgeBaseError
 from .ingest import ModelError
 
 # %% auto #0
-__all__ = ['GRANULARITIES', 'VERSION', 'MAX_SEED', 'CLIError', 'option_flags', 'parse_command', 'parse_with_options', 'command',
-           'option_parse', 'options_from_flags', 'build_kb_main', 'build_kb']
+__all__ = ['GRANULARITIES', 'VERSION', 'MAX_SEED', 'CLIError', 'option_flags', 'parse_command', 'command', 'options_from_flags',
+           'build_kb_main', 'build_kb']
 
 # %% ../nbs/10_cli.ipynb #bd0d70af
 GRANULARITIES = ('cut', 'block', 'stage')
@@ -176,13 +176,6 @@ def parse_command(func: Callable, # a command's function (documented parameters;
     for k in ('pdb', 'xtra'): kwargs.pop(k, None)
     return kwargs
 
-def parse_with_options(func: Callable, # a command's function (documented parameters, `**options`)
-                       argv: list[str], # the command line, without the program's name
-                       prog: str | None = None, # the command's name in `--help`
-                      ) -> dict:
-    "The keyword arguments `func` is called with: its parameters from `argv`, and the strategy options given."
-    return parse_command(func, argv, prog, strategy_options=True)
-
 def command(groups: dict | None = None, # title -> names of the parameters shown under it in `--help` (the rest: 'options')
             examples: Sequence[str] = (), # command lines shown at the end of `--help`
             strategy_options: bool = False, # every registered strategy's options as flags (the function takes `**options`)
@@ -196,12 +189,7 @@ def command(groups: dict | None = None, # title -> names of the parameters shown
         return _f
     return deco
 
-def option_parse(func: Callable # a command's function: documented parameters, then `**options`
-                ) -> Callable:
-    "Like fastcore's `call_parse`, with each registered strategy's options as flags (see above); called with arguments, `func` runs as it is."
-    return command(strategy_options=True)(func)
-
-def options_from_flags(flat: dict, # {'strategy.option': value} as `option_parse` passes them
+def options_from_flags(flat: dict, # {'strategy.option': value} as `command(strategy_options=True)` passes them
                        strategies: Sequence[str], # the strategies the command runs
                       ) -> dict:
     "The options given as `SearchConfig.options`; a `CLIError` names the flag of one that belongs to a strategy not run or has a value its strategy refuses."
@@ -232,7 +220,7 @@ def _check_build_args(models: str, granularity: str) -> list[str]:
 def _load_model_plugins(plugins: str | None) -> None:
     "Import the comma-separated modules or .py files `plugins`, which register networks of their own (`zoo.register_model`)."
     from modulenas.search import load_plugins
-    try: load_plugins([p.strip() for p in (plugins or '').split(',') if p.strip()])
+    try: load_plugins(_split_names(plugins))
     except (FileNotFoundError, ValueError) as e: _fail(str(e))
 
 def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if missing, extended if present)

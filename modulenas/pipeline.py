@@ -654,7 +654,7 @@ def search_cli(
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
     adapt_lr: float = 0.01,  # with --adapt-every: learning rate
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
-    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
+    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.command`)
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
@@ -765,7 +765,7 @@ def run_cli(
     adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
     adapt_steps: int = 50,  # with --adapt-every: training steps each time
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
-    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.option_parse`)
+    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.command`)
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
     r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,

@@ -132,7 +132,7 @@ def search(kb: str, run_dir: str, facts: Path, budget: str, device: str) -> int:
           ' '.join(f"--{k.replace('_', '-')} {v}" for k, v in b.items()) + f' --strategy {strategy}',
           flush=True)
     t0 = time.perf_counter()
-    search_cli(kb, run_dir=run_dir, device=device, strategy=strategy, **b)
+    search_cli(kb, run_dir=run_dir, device=device, strategies=strategy, **b)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     cuda = torch.cuda.max_memory_allocated(dev) / 1e9 if dev.type == 'cuda' else None

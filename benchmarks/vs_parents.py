@@ -42,6 +42,7 @@ from modulenas.pipeline import (setup_parts, add_hits, choose_winners, finetune_
                                 versus_parents)
 from modulenas.search import hypervolume, pareto_mask
 from modulenas.pipeline import search_main
+from modulenas.spec import RunSpec
 
 from _common import Formatter, accuracy_interval, open_kb, paired_differences
 
@@ -60,9 +61,10 @@ def _load(path: Path) -> dict:
 
 def run_search(out: Path, args: dict):
     "The search (resumed when interrupted) and its compute: the wall seconds of all its evaluations."
-    res = search_main(str(out/'kb'), str(out/'search'), 'error,params', args['pop_size'], args['n_gen'], args['seed'],
-                      None, 'cifar10', args['n_calib'], args['n_val'], args['refine_steps'], args['device'],
-                      strategies=args['strategy'], protocol='test-half')
+    res = search_main(RunSpec.of(str(out/'kb'), str(out/'search'), objectives='error,params', pop_size=args['pop_size'],
+                                 n_gen=args['n_gen'], seed=args['seed'], dataset='cifar10', n_calib=args['n_calib'],
+                                 n_val=args['n_val'], refine_steps=args['refine_steps'], device=args['device'],
+                                 strategies=args['strategy'], protocol='test-half'))
     return res, sum(r['result'].get('wall_s') or 0.0 for r in res.archive.values())
 
 

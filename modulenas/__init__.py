@@ -1,7 +1,7 @@
 """Neural architecture search that reuses trained networks: cut pretrained CNNs into modules, store them, stitch new networks, search them with pluggable strategies.
 
 The names a user needs come from the package itself, each imported on first use:
-`from modulenas import KnowledgeBase, Candidate, Evaluator, EvalConfig, SearchConfig, Strategy, register_strategy, search_main, load_network`
+`from modulenas import KnowledgeBase, Candidate, Evaluator, EvalConfig, SearchConfig, Strategy, register_strategy, RunSpec, search_main, load_network`
 (the functions `search` and `assemble` live in the modules of the same names).
 
 The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records, progress bars), `modulenas.data`
@@ -44,6 +44,7 @@ _EXPORTS = {
     'load_plugins': 'search',
     'export_network': 'export', 'load_network': 'export', 'export_onnx': 'export',
     'search_main': 'pipeline', 'resume_main': 'pipeline', 'finetune_main': 'pipeline', 'run_main': 'pipeline',
+    'PipelineSpec': 'pipeline', 'RunSpec': 'spec',
     'RayEvaluator': 'distributed',
     'AdapterPredictor': 'adwp', 'ScreenedEvaluator': 'adwp',
 }

@@ -19,8 +19,8 @@ from .kb import KnowledgeBase, KnowledgeBaseError
 from .ingest import ModelError
 
 # %% auto #0
-__all__ = ['GRANULARITIES', 'VERSION', 'MAX_SEED', 'CLIError', 'option_flags', 'parse_command', 'command', 'options_from_flags',
-           'build_kb_main', 'build_kb']
+__all__ = ['GRANULARITIES', 'VERSION', 'MAX_SEED', 'CLIError', 'option_flags', 'spec_flags', 'parse_command', 'command',
+           'options_from_flags', 'build_kb_main', 'build_kb']
 
 # %% ../nbs/10_cli.ipynb #bd0d70af
 GRANULARITIES = ('cut', 'block', 'stage')
@@ -137,6 +137,26 @@ def option_flags(parser: argparse.ArgumentParser, # the command's parser
             dests[dest] = (name, f.name)
     return dests
 
+def spec_flags(parser: argparse.ArgumentParser, # the command's parser
+               spec: type, # a settings class whose `part_classes()` are dataclasses (e.g. `modulenas.spec.RunSpec`)
+               shown: dict | None = None, # setting -> the default `--help` shows in place of the field's
+              ) -> list[str]:
+    "Add a group of flags per part of `spec` (titled by its `title`), one per field, made from its type and comment (a field's `flag` metadata renames it; None: no flag); a flag not given is left out of the parsed arguments. Returns the settings."
+    from fastcore.docments import docments
+    shown, dests = shown or {}, []
+    for part in spec.part_classes().values():
+        hints, docs = typing.get_type_hints(part), docments(part)
+        group = parser.add_argument_group(part.title, part.__doc__)
+        for f in dataclasses.fields(part):
+            if (flag := f.metadata.get('flag', f.name)) is None: continue
+            default, text = (f.default_factory() if f.default is dataclasses.MISSING else f.default), docs.get(f.name) or ''
+            if hints.get(f.name) is bool and flag != f.name:  # a switch named for what it turns off, e.g. --no-zoo
+                kw = dict(action='store_false' if default else 'store_true', help=text)
+            else: kw = dict(_flag_kw(hints.get(f.name), default), help=f"{text} (default: {shown.get(f.name, default)})")
+            group.add_argument('--' + flag.replace('_', '-'), dest=f.name, default=argparse.SUPPRESS, **kw)
+            dests.append(f.name)
+    return dests
+
 def _group_flags(parser: argparse.ArgumentParser, groups: dict) -> None:
     "Move the flags named in `groups` (title -> parameter names) into argument groups of those titles, in order."
     actions = {a.dest: a for a in parser._actions}
@@ -157,8 +177,10 @@ def parse_command(func: Callable, # a command's function (documented parameters;
                   groups: dict | None = None, # title -> names of the parameters shown under it in `--help`
                   examples: Sequence[str] = (), # command lines shown at the end of `--help`
                   strategy_options: bool = False, # add every registered strategy's options as flags
+                  spec: type | None = None, # a settings class whose fields become flags too (see `spec_flags`)
+                  shown: dict | None = None, # setting -> the default `--help` shows for it (see `spec_flags`)
                  ) -> dict:
-    "The keyword arguments `func` is called with: its parameters from `argv`, and (with `strategy_options`) the strategy options given."
+    "The keyword arguments `func` is called with: its parameters from `argv`, the `spec` settings given, and (with `strategy_options`) the strategy options given."
     classes = {}
     if strategy_options:  # the plug-ins first: their strategies' options are flags too
         pre = argparse.ArgumentParser(add_help=False)
@@ -170,6 +192,7 @@ def parse_command(func: Callable, # a command's function (documented parameters;
     parser = anno_parser(func, prog=prog)
     parser.formatter_class = _Help
     if groups: _group_flags(parser, groups)
+    if spec is not None: spec_flags(parser, spec, shown)
     option_flags(parser, classes)
     if examples: parser.epilog = 'examples:\n' + '\n'.join(f'  {e}' for e in examples) + f'\n\n{VERSION}'
     kwargs = vars(parser.parse_args(argv))
@@ -179,13 +202,15 @@ def parse_command(func: Callable, # a command's function (documented parameters;
 def command(groups: dict | None = None, # title -> names of the parameters shown under it in `--help` (the rest: 'options')
             examples: Sequence[str] = (), # command lines shown at the end of `--help`
             strategy_options: bool = False, # every registered strategy's options as flags (the function takes `**options`)
+            spec: type | None = None, # a settings class whose fields become flags too (the function takes `**settings`)
+            shown: dict | None = None, # setting -> the default `--help` shows for it (see `spec_flags`)
            ) -> Callable:
     "A decorator making a console script of a function, like fastcore's `call_parse`: flags grouped, examples at the end of `--help`, and strategy options as flags when asked; called with arguments, the function runs as it is."
     def deco(func: Callable) -> Callable:
         @functools.wraps(func)
         def _f(*args, **kwargs):
             if args or kwargs: return func(*args, **kwargs)
-            return func(**parse_command(func, sys.argv[1:], Path(sys.argv[0]).name, groups, examples, strategy_options))
+            return func(**parse_command(func, sys.argv[1:], Path(sys.argv[0]).name, groups, examples, strategy_options, spec, shown))
         return _f
     return deco
 

@@ -47,11 +47,16 @@ class EvalConfig(Record):
     positions_per_image: int = 64       # spatial positions per image kept by the teacher cache
     recalibrate: str = 'downstream'     # BatchNorm re-estimation: 'downstream' of the first adapter, 'all' or 'off'
     fit_head: bool = True               # offer the classifier a closed-form refit on the calibration images (kept if it cross-validates better)
-    head_for: str = 'adapted'           # who is offered that refit: 'adapted' (networks with an adapter) or 'all' (parents too: one treatment)
+    head_for: str = 'all'               # who is offered that refit: 'all' (parents too: one treatment) or 'adapted' (networks with an adapter)
     new_head: bool = False              # a task the parents were not trained on: every classifier fitted afresh for its classes
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
     keep_adapters: bool = True          # store the fitted adapters in the knowledge base (for `modulenas.adwp`)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        "Rebuild from `to_dict` output; a config written before `head_for` existed scored with `head_for='adapted'`."
+        return super().from_dict(d if 'head_for' in d else {**d, 'head_for': 'adapted'})
 
 # %% ../nbs/08_evaluate.ipynb #86e4eaea
 def resolve_config(config: EvalConfig, # how candidates are scored (`None` fields: per-device defaults)

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/pipeline.html.md"""
 
 # %% ../nbs/12_pipeline.ipynb #a8215b6c
 from __future__ import annotations
-import datetime, importlib, io, json, re, shutil, sys, time
+import dataclasses, datetime, importlib, io, json, re, shutil, sys, time
 from pathlib import Path
 from typing import Annotated, Sequence
 
@@ -15,19 +15,19 @@ import numpy as np
 import torch
 from fastcore.script import call_parse
 
-from .core import as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
+from .core import Record, as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
 from .data import DATASETS, PROTOCOLS
 from .cli import VERSION, CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, command, options_from_flags
-from .spec import build_from_setup, check_plugins, search_setup
+from .spec import RunSpec, build_from_setup, check_plugins, search_setup
 from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_strategy, load_plugins, with_options,
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'BUDGETS', 'read_run', 'search_main',
-           'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits', 'add_hits', 'finetune_main',
-           'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report', 'run_main', 'search_cli',
-           'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'BUDGETS', 'read_run', 'search_config',
+           'search_main', 'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits', 'add_hits',
+           'finetune_main', 'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report',
+           'PipelineSpec', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir, # a search run folder
@@ -132,77 +132,56 @@ def _check_search_flags(strategies: str | None, pop_size: int | None, n_gen: int
     if pop_size and n_gen and pop_size * n_gen > MAX_CANDIDATES:
         _fail(f"--pop-size x --n-gen = {pop_size * n_gen:,} candidates per strategy: at most {MAX_CANDIDATES:,}")
 
-def search_main(kb: str, # the knowledge-base folder
-                run_dir: str, # the run's folder (a run there with the same settings is continued)
-                objectives: str = 'error,params', # 2 to 4 of error, params, flops, latency, comma-separated
-                pop_size: int = 20, # candidates per batch
-                n_gen: int = 10, # batches: each strategy asks for up to pop_size * n_gen distinct candidates
-                seed: int = 0, # seed of the search and of the data splits
-                parents: str | None = None, # comma-separated networks whose modules are searched (None: every network of `kb`)
-                dataset: str = 'cifar10', # the data set scored on, when not `data`
-                n_calib: int = 1000, # calibration images (adapter fits, BatchNorm)
-                n_val: int = 5000, # validation images the score is measured on
-                refine_steps: int = 0, # refinement steps per candidate (0: the stitched score)
-                device: str | None = None, # evaluation device (None: CUDA when there is one)
-                max_params: float | None = None, # constraint: at most this many parameters (None: none)
-                max_flops: float | None = None, # constraint: at most this many FLOPs (None: none)
-                max_latency_ms: float | None = None, # constraint: at most this latency, in ms (None: none)
-                strategies: str = 'nsga2,random', # registered strategies, comma-separated, run one after the other at the same budget
-                seed_zoo: bool = True, # start every strategy from the parent networks
-                progress: bool = True, # show progress bars
-                protocol: str = 'auto', # where validation images come from: 'auto', or one of `PROTOCOLS` of `modulenas.data`
-                plugins: str | None = None, # comma-separated modules or .py files that register more strategies (None: none)
-                workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
-                ray_address: str | None = None, # or on the running Ray cluster at this address (None: none)
-                predict_adapters: float = 0.0, # share of each batch fitted and scored in full after a screening with predicted adapters (0: no screening)
-                predictor: str = 'closed-form', # the screening's adapter predictor: 'closed-form' or 'trained'
-                data: str | None = None, # a new task: an image folder or a tar archive of one (None: `dataset`)
-                adapt_every: int = 0, # online adaptation every this many batches (0: off)
-                adapt_modules: int = 2, # adaptation: modules fine-tuned each time
-                adapt_steps: int = 50, # adaptation: training steps each time
-                adapt_lr: float = 0.01, # adaptation: learning rate
-                options: dict | None = None, # strategy name -> its own options (`SearchConfig.options`; None: none)
-               ) -> SearchResult:
-    "Build the evaluator for `kb` and run a search in `run_dir` (see `modulenas-search --help` for the arguments)."
-    from modulenas.evaluate import EvalConfig
-    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), seed=(seed, 'seed'), n_calib=(n_calib, 'count'),
-                   n_val=(n_val, 'count'), refine_steps=(refine_steps, 'steps'), max_params=(max_params, 'positive'),
-                   max_flops=(max_flops, 'positive'), max_latency_ms=(max_latency_ms, 'positive'), workers=(workers, 'steps'),
-                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'),
-                   adapt_steps=(adapt_steps, 'count'), adapt_lr=(adapt_lr, 'positive'))
-    if not str(run_dir).strip(): _fail("--run-dir is empty: name the folder the run's files go to")
-    _check_search_flags(strategies, pop_size, n_gen)
-    objs, plugs = _split(objectives), _split(plugins)
-    load_plugins(plugs)
-    if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    try: objs = check_objectives(objs)
+def search_config(spec: RunSpec, # the run's settings
+                 ) -> SearchConfig:
+    """The search's `SearchConfig` from `spec`, or a `CLIError` naming the flag of the first bad setting; loads the
+    plug-ins `spec` names and nothing else (no knowledge base, no data), so every command checks its settings first."""
+    t, s, sc, a, b = spec.task, spec.search, spec.scoring, spec.adapt, spec.backend
+    _check_numbers(pop_size=(s.pop_size, 'count'), n_gen=(s.n_gen, 'count'), seed=(s.seed, 'seed'), n_calib=(t.n_calib, 'count'),
+                   n_val=(t.n_val, 'count'), refine_steps=(sc.refine_steps, 'steps'), max_params=(s.max_params, 'positive'),
+                   max_flops=(s.max_flops, 'positive'), max_latency_ms=(s.max_latency_ms, 'positive'), workers=(b.workers, 'steps'),
+                   adapt_every=(a.adapt_every, 'steps'), adapt_modules=(a.adapt_modules, 'count'),
+                   adapt_steps=(a.adapt_steps, 'count'), adapt_lr=(a.adapt_lr, 'positive'))
+    _check_search_flags(s.strategies, s.pop_size, s.n_gen)
+    load_plugins(_split(s.plugins))
+    if t.protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {t.protocol!r}")
+    try: objs = check_objectives(_split(s.objectives))
     except ValueError as e: _fail(f"--objectives: {e}")
-    cfg = SearchConfig(objectives=objs, pop_size=pop_size, n_gen=n_gen, seed=seed,
-                       parents=_split(parents) or None, seed_zoo=seed_zoo, strategies=_split(strategies),
-                       max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms,
-                       adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps,
-                       adapt_lr=float(adapt_lr), options=dict(options or {}))
-    for s in cfg.strategies: get_strategy(s)  # an unknown name fails before the data is loaded
+    cfg = SearchConfig(objectives=objs, pop_size=s.pop_size, n_gen=s.n_gen, seed=s.seed, parents=_split(s.parents) or None,
+                       seed_zoo=s.seed_zoo, strategies=_split(s.strategies), max_params=s.max_params, max_flops=s.max_flops,
+                       max_latency_ms=s.max_latency_ms, adapt_every=a.adapt_every, adapt_modules=a.adapt_modules,
+                       adapt_steps=a.adapt_steps, adapt_lr=float(a.adapt_lr), options=dict(s.options or {}))
+    for name in cfg.strategies: get_strategy(name)  # an unknown name fails before the data is loaded
     with_options(cfg)  # and so does an option a strategy does not have or refuses
-    if parents is not None and not cfg.parents: _fail("--parents: name at least one network, or leave the flag out to search them all")
-    device = str(usable_device(device))
-    screen = _screen_setup(predict_adapters, predictor, workers, ray_address)
-    task = _task(kb, dataset, data, protocol)
-    eval_cfg = EvalConfig(n_calib=n_calib, refine_steps=refine_steps, raw=False,  # the raw score is never ranked on
-                          latency_repeats=10 if 'latency' in objs else 0, new_head=task['new'])
+    if s.parents is not None and not cfg.parents: _fail("--parents: name at least one network, or leave the flag out to search them all")
+    _screen_setup(sc.predict_adapters, sc.predictor, b.workers, b.ray_address)  # screening settings that cannot work
+    return cfg
+
+def search_main(spec: RunSpec, # the run's settings: knowledge base, run folder, data, scoring, search, adaptation, backend
+               ) -> SearchResult:
+    "Build the evaluator `spec` asks for and run its search (see `modulenas-search --help` for the settings)."
+    from modulenas.evaluate import EvalConfig
+    kb, run_dir, t, sc, b = spec.kb, spec.run_dir, spec.task, spec.scoring, spec.backend
+    cfg = search_config(spec)
+    if not str(run_dir).strip(): _fail("--run-dir is empty: name the folder the run's files go to")
+    device = str(usable_device(sc.device))
+    screen = _screen_setup(sc.predict_adapters, sc.predictor, b.workers, b.ray_address)
+    task = _task(kb, t.dataset, t.data, t.protocol)
+    eval_cfg = EvalConfig(n_calib=t.n_calib, refine_steps=sc.refine_steps, raw=False,  # the raw score is never ranked on
+                          latency_repeats=10 if 'latency' in cfg.objectives else 0, new_head=task['new'])
     _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
-    if parents:
+    if cfg.parents:
         from modulenas.kb import KnowledgeBase
         have = KnowledgeBase(kb, create=False).models()
-        if missing := [m for m in _split(parents) if m not in have]:
+        if missing := [m for m in cfg.parents if m not in have]:
             _fail(f"--parents: no network {', '.join(missing)} in the knowledge base at {kb}; it holds {', '.join(have)}")
-    splits = dict(name=task['name'], n_calib=n_calib, n_val=n_val, seed=seed, protocol=task['protocol'])
-    setup = search_setup(kb, splits | ({'root': task['root']} if task['root'] else {}), eval_cfg, device, plugs)
+    splits = dict(name=task['name'], n_calib=t.n_calib, n_val=t.n_val, seed=cfg.seed, protocol=task['protocol'])
+    setup = search_setup(kb, splits | ({'root': task['root']} if task['root'] else {}), eval_cfg, device, _split(spec.search.plugins))
     if screen: setup['setup']['screen'] = screen
-    try: kb_obj, evaluator = _evaluator_for(setup['setup'], workers, ray_address)
+    try: kb_obj, evaluator = _evaluator_for(setup['setup'], b.workers, b.ray_address)
     except ValueError as e: _fail(re.sub(r'\bn_(calib|val)\b', r'--n-\1', str(e)))  # sizes the data cannot give, named by their flags
     evaluator = _screened(kb_obj, evaluator, screen, run_dir)
-    try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=progress)
+    try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=spec.progress)
     finally: getattr(evaluator, 'close', lambda: None)()
 
 def resume_main(run_dir, # a search run folder
@@ -527,67 +506,71 @@ def write_report(out: Path, # the folder report.md and report.json go to
     return text
 
 # %% ../nbs/12_pipeline.ipynb #bd5d2df3
-def run_main(out='runs/modulenas', # output folder: kb/, search/, report.md
-             models: str = '*', # zoo models to build the knowledge base from (a glob pattern)
-             budget: str = 'small', # 'small' (a CPU, under 30 min) or 'large' (a GPU machine)
-             objectives: str = 'error,params', # 2 to 4 of error, params, flops, latency
-             pop_size: int | None = None, # candidates per batch (None: the budget's)
-             n_gen: int | None = None, # batches per strategy (None: the budget's)
-             n_calib: int | None = None, # calibration images (None: the budget's)
-             n_val: int | None = None, # validation images (None: the budget's)
-             finetune_steps: int | None = None, # fine-tuning steps per winner and parent (None: the budget's)
-             top_k: int | None = None, # winners fine-tuned (None: the budget's)
-             refine_steps: int = 0, # refinement steps per candidate in the search (0: the stitched score)
-             max_params: float | None = None, # constraint of the search
-             seed: int = 0, # seed of the search, the data splits and the fine-tuning
-             device: str | None = None, # where everything runs (None: CUDA when there is one)
-             offline: bool = False, # never download: weights and data from the shared folder only
-             onnx: bool = True, # also write model.onnx beside each exported network (when the onnx extra is installed)
-             progress: bool = True, # show progress bars
-             protocol: str = 'auto', # where validation images come from: 'auto' (test-half for the parents' own data set, train-holdout for a new task), or see `modulenas.data.get_splits`
-             data: str | None = None, # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
-             dataset: str = 'cifar10', # the data set, when not `data` (a new task unless the parents were trained on it)
-             strategies: str = 'nsga2,random', # registered search strategies, at the same budget; winners from the first
-             plugins: str | None = None, # modules (or .py files) that register more strategies
-             workers: int = 0, # evaluate on a local Ray cluster of this many workers (0: in this process)
-             ray_address: str | None = None, # or on the running Ray cluster at this address
-             adapt_every: int = 0, # online adaptation every this many batches of the search (0: off; see `modulenas.adapt`)
-             adapt_modules: int = 2, # adaptation: modules fine-tuned each time
-             adapt_steps: int = 50, # adaptation: their training steps
-             options: dict | None = None, # strategy name -> its own options (`SearchConfig.options`), e.g. {'growth': {'elite': 4}}
+@dataclasses.dataclass(frozen=True)
+class PipelineSpec(Record):
+    "Everything `modulenas-run` is made from: the zoo models, the budget's fine-tuning and the search's `RunSpec`."
+    run: RunSpec                      # the search: its knowledge base and run folder are OUT/kb and OUT/search
+    out: str = 'runs/modulenas'       # output folder (kb/, search/, report.md); rerun to continue an interrupted run
+    models: str = '*'                 # zoo models for the knowledge base (a glob pattern)
+    budget: str = 'small'             # the preset the sizes not given come from (`BUDGETS`: small, a CPU in under 30 minutes; large, a GPU machine)
+    finetune_steps: int = 100         # fine-tuning steps per winner and parent
+    top_k: int = 2                    # winners fine-tuned
+    offline: bool = False             # never download: weights and data from $MODULENAS_SHARED only
+    onnx: bool = True                 # also write model.onnx beside each exported network (when the onnx extra is installed)
+
+    @classmethod
+    def of(cls, out='runs/modulenas', # output folder
+           budget: str = 'small', # the preset of `BUDGETS` for pop_size, n_gen, n_calib, n_val, finetune_steps and top_k not given
+           models: str = '*', # zoo models (a glob pattern)
+           offline: bool = False, # never download
+           onnx: bool = True, # also write model.onnx files
+           progress: bool = True, # show progress bars
+           **settings, # `finetune_steps`, `top_k` and any `RunSpec` setting by its flat name (None: the budget's)
+          ) -> PipelineSpec:
+        "A spec from flat settings, the budget filling in the sizes not given; a `CLIError` for a budget that is not one."
+        if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
+        sizes = BUDGETS[budget] | {k: v for k, v in settings.items() if k in BUDGETS[budget] and v is not None}
+        rest = {k: v for k, v in settings.items() if k not in BUDGETS[budget]}
+        ft = dict(finetune_steps=sizes.pop('finetune_steps'), top_k=sizes.pop('top_k'))
+        run = RunSpec.of(str(Path(out)/'kb'), str(Path(out)/'search'), progress, **sizes, **rest)
+        return cls(run=run, out=str(out), models=models, budget=budget, offline=offline, onnx=onnx, **ft)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PipelineSpec:
+        "Rebuild from `to_dict` output, the search's `RunSpec` included."
+        return super().from_dict({**d, 'run': RunSpec.from_dict(d['run'])})
+
+    def report_settings(self) -> dict:
+        "The settings the report lists (`write_report`'s `budget`)."
+        s, a, t = self.run.search, self.run.adapt, self.run.task
+        b = dict(pop_size=s.pop_size, n_gen=s.n_gen, n_calib=t.n_calib, n_val=t.n_val, finetune_steps=self.finetune_steps,
+                 top_k=self.top_k, preset=self.budget, objectives=s.objectives, refine_steps=self.run.scoring.refine_steps,
+                 seed=s.seed, max_params=s.max_params, protocol=t.protocol, strategies=s.strategies,
+                 data=str(t.data) if t.data else None)
+        if a.adapt_every: b |= dict(adapt_every=a.adapt_every, adapt_modules=a.adapt_modules, adapt_steps=a.adapt_steps)
+        return b
+
+def run_main(spec: PipelineSpec, # the models, the budget and the search (see `PipelineSpec.of`)
             ) -> dict:
-    "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `out`; returns the report's contents."
-    if budget not in BUDGETS: _fail(f"--budget must be one of {', '.join(BUDGETS)}, not {budget!r}")
-    _check_numbers(pop_size=(pop_size, 'count'), n_gen=(n_gen, 'count'), n_calib=(n_calib, 'count'), n_val=(n_val, 'count'),
-                   finetune_steps=(finetune_steps, 'count'), top_k=(top_k, 'count'), refine_steps=(refine_steps, 'steps'),
-                   max_params=(max_params, 'positive'), seed=(seed, 'seed'), workers=(workers, 'steps'),
-                   adapt_every=(adapt_every, 'steps'), adapt_modules=(adapt_modules, 'count'), adapt_steps=(adapt_steps, 'count'))
-    _check_dataset(dataset, data)
+    "Zoo -> knowledge base -> search -> fine-tuned, exported winners, all in `spec.out`; returns the report's contents."
+    run, out = spec.run, spec.out
+    _check_numbers(finetune_steps=(spec.finetune_steps, 'count'), top_k=(spec.top_k, 'count'))
+    _check_dataset(run.task.dataset, run.task.data)
     if not str(out).strip(): _fail("--out is empty: name the folder the run's files go to")
-    _check_search_flags(strategies, pop_size, n_gen)
-    if protocol not in ('auto', *PROTOCOLS): _fail(f"--protocol must be auto or one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    if data is not None and not Path(data).exists(): _fail(f"--data {data}: no such image folder or archive")
-    given = dict(pop_size=pop_size, n_gen=n_gen, n_calib=n_calib, n_val=n_val, finetune_steps=finetune_steps, top_k=top_k)
-    b = BUDGETS[budget] | {k: v for k, v in given.items() if v is not None}
-    b |= dict(preset=budget, objectives=objectives, refine_steps=refine_steps, seed=seed, max_params=max_params, protocol=protocol,
-           strategies=strategies, data=str(data) if data else None)
-    if adapt_every: b |= dict(adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps)
-    try: check_objectives(_split(objectives))
-    except ValueError as e: _fail(f"--objectives: {e}")
-    try: usable_device(device)
+    search_config(run)  # every search setting checked before the knowledge base is built
+    if run.task.data is not None and not Path(run.task.data).exists(): _fail(f"--data {run.task.data}: no such image folder or archive")
+    try: usable_device(run.scoring.device)
     except ValueError as e: _fail(str(e))
     _check_out_folder(out, '--out', ours=('kb', 'search', 'report.md', 'report.json'), what='modulenas-run output')
     from modulenas.export import onnx_available
+    b, device, progress = spec.report_settings(), run.scoring.device, run.progress
     out, times, t0 = Path(out), {}, time.perf_counter()
-    onnx, fresh = onnx and onnx_available(), not out.exists()
+    onnx, fresh = spec.onnx and onnx_available(), not out.exists()
     try:
-        kb = build_kb_main(str(out/'kb'), models, 'block', offline, progress=progress, plugins=plugins)  # plug-ins may bring models
+        kb = build_kb_main(str(out/'kb'), spec.models, 'block', spec.offline, progress=progress, plugins=run.search.plugins)  # plug-ins may bring models
         times['knowledge base'] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        res = search_main(str(out/'kb'), str(out/'search'), objectives, b['pop_size'], b['n_gen'], seed, None, dataset,
-                          b['n_calib'], b['n_val'], refine_steps, device, max_params, progress=progress, protocol=protocol,
-                          strategies=strategies, plugins=plugins, workers=workers, ray_address=ray_address, data=data,
-                          adapt_every=adapt_every, adapt_modules=adapt_modules, adapt_steps=adapt_steps, options=options)
+        res = search_main(run)
     except CLIError:  # a size the data cannot give shows only once the knowledge base names the parents' data set
         if fresh and not (out/'search'/'evaluations.jsonl').exists(): shutil.rmtree(out, ignore_errors=True)  # nothing left
         raise
@@ -614,11 +597,11 @@ def _check_kb(kb: str):
     "A clear error when `kb` is not a knowledge-base folder."
     if not (Path(kb)/'index.sqlite').exists(): _fail(f"no knowledge base at {kb}: build one with modulenas-build-kb --out {kb}")
 
-@command(strategy_options=True, groups={
-    'output': ('run_dir',), 'data': ('dataset', 'data', 'protocol', 'n_calib', 'n_val'), 'evaluation': ('refine_steps', 'predict_adapters', 'predictor', 'device'),
-    'search': ('objectives', 'pop_size', 'n_gen', 'seed', 'parents', 'no_zoo', 'max_params', 'max_flops', 'max_latency_ms',
-               'strategy', 'plugins'),
-    'online adaptation': ('adapt_every', 'adapt_modules', 'adapt_steps', 'adapt_lr'), 'distributed': ('workers', 'ray_address')},
+def _settings(flags: dict) -> tuple:
+    "The settings a spec command was given, and the strategy options among them (`--<strategy>-<option>`)."
+    return {k: v for k, v in flags.items() if '.' not in k}, {k: v for k, v in flags.items() if '.' in k}
+
+@command(strategy_options=True, spec=RunSpec, groups={'output': ('run_dir',)},
     examples=('modulenas-search runs/kb --run-dir runs/search',
               'modulenas-search runs/kb --run-dir runs/small --max-params 150000 --objectives error,params,latency',
               'modulenas-search runs/kb --strategy growth,surrogate --growth-elite 4 --surrogate-predictors gp,trees',
@@ -627,44 +610,16 @@ def _check_kb(kb: str):
 def search_cli(
     kb: str,  # knowledge-base folder (see modulenas-build-kb)
     run_dir: str = 'runs/search',  # where the run's files go (an existing run with the same settings continues)
-    objectives: str = 'error,params',  # 2 to 4 of error, params, flops, latency, comma-separated
-    pop_size: int = 20,  # candidates per batch (NSGA-II's population size)
-    n_gen: int = 10,  # batches: each strategy may ask for pop_size * n_gen distinct candidates
-    seed: int = 0,  # seed of the search and the data splits
-    parents: str = None,  # comma-separated networks to search over (default: all in the knowledge base)
-    dataset: str = 'cifar10',  # data set of the validation score
-    n_calib: int = 1000,  # calibration images (adapters, BatchNorm)
-    n_val: int = 5000,  # validation images (the score)
-    refine_steps: int = 0,  # refinement steps per candidate (0: stitched accuracy)
-    device: str = None,  # evaluation device (default: CUDA when available)
-    max_params: float = None,  # constraint: at most this many parameters
-    max_flops: float = None,  # constraint: at most this many FLOPs
-    max_latency_ms: float = None,  # constraint: at most this latency (ms)
-    strategy: str = 'nsga2,random',  # registered strategies, comma-separated, run at the same budget
-    plugins: str = None,  # comma-separated modules or .py files that register more strategies
-    workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
-    ray_address: str = None,  # evaluate on the running Ray cluster at this address (see `ray start`)
-    no_zoo: bool = False,  # do not seed the population with the parent networks
-    protocol: str = 'auto',  # validation images: test-half (half of the test set, which no parent saw), train-holdout, or auto (test-half for the parents' data set, train-holdout for a new task)
-    data: str = None,  # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
-    predict_adapters: float = 0.0,  # screen each batch with predicted adapters and fit only this share of it (0: off)
-    predictor: str = 'closed-form',  # with --predict-adapters: closed-form (from feature statistics) or trained (on kept adapters)
-    adapt_every: int = 0,  # online adaptation every this many batches: the modules the best candidates use most are fine-tuned on the training split and stored as new versions (0: off)
-    adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
-    adapt_steps: int = 50,  # with --adapt-every: training steps each time
-    adapt_lr: float = 0.01,  # with --adapt-every: learning rate
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
-    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.command`)
+    **flags,  # the settings of `modulenas.spec.RunSpec` and each strategy's options (--<strategy>-<option>), as flags
 ):
     "Search the knowledge base with one or more strategies at equal budget; writes a resumable run folder."
     def go():
         _check_kb(kb)
-        given = options_from_flags(options, _split(strategy))
-        return _search_errors(search_main, kb, run_dir, objectives, pop_size, n_gen, seed, parents, dataset, n_calib,
-                              n_val, refine_steps, device, max_params, max_flops, max_latency_ms, strategy, not no_zoo,
-                              protocol=protocol, plugins=plugins, workers=workers, ray_address=ray_address,
-                              predict_adapters=predict_adapters, predictor=predictor, data=data, adapt_every=adapt_every,
-                              adapt_modules=adapt_modules, adapt_steps=adapt_steps, adapt_lr=adapt_lr, options=given)
+        settings, options = _settings(flags)
+        spec = RunSpec.of(kb, run_dir, **settings)
+        spec = spec.replace(options=options_from_flags(options, _split(spec.search.strategies)))
+        return _search_errors(search_main, spec)
     print(summary_text(_run_cli(go)))
 
 @command(groups={'distributed': ('workers', 'ray_address')},
@@ -730,50 +685,28 @@ def export_cli(
     extra = f"; ONNX {r['onnx']} (max abs difference from PyTorch {r['onnx_max_diff']:.2e})" if 'onnx' in r else ''
     print(f"exported {r['source']} ({r['params']:,} parameters) to {r['folder']}{extra}")
 
-@command(strategy_options=True, groups={
-    'output': ('out', 'no_onnx'), 'knowledge base': ('models', 'offline'), 'data': ('dataset', 'data', 'protocol', 'n_calib', 'n_val'),
-    'budget': ('budget', 'pop_size', 'n_gen', 'finetune_steps', 'top_k', 'seed', 'device'),
-    'search': ('objectives', 'refine_steps', 'max_params', 'strategy', 'plugins'),
-    'online adaptation': ('adapt_every', 'adapt_modules', 'adapt_steps'), 'distributed': ('workers', 'ray_address')},
+@command(strategy_options=True, spec=RunSpec, shown={k: "the budget's" for k in ('pop_size', 'n_gen', 'n_calib', 'n_val')},
+    groups={'output': ('out', 'no_onnx'), 'knowledge base': ('models', 'offline'), 'budget': ('budget', 'finetune_steps', 'top_k')},
     examples=('modulenas-run', 'modulenas-run --out runs/gpu --budget large --device cuda',
               'modulenas-run --data pets.tar.gz --max-params 300000', 'modulenas-run --dataset cifar100 --strategy surrogate,random'))
 def run_cli(
     out: str = 'runs/modulenas',  # output folder (kb/, search/, report.md); rerun to continue an interrupted run
     models: str = '*',  # zoo models for the knowledge base (a glob pattern)
-    budget: str = 'small',  # small: a CPU in under 30 minutes; large: a GPU machine
-    objectives: str = 'error,params',  # 2 to 4 of error, params, flops, latency
-    pop_size: int = None,  # candidates per batch (default: the budget's)
-    n_gen: int = None,  # batches per strategy (default: the budget's)
-    n_calib: int = None,  # calibration images (default: the budget's)
-    n_val: int = None,  # validation images (default: the budget's)
+    budget: str = 'small',  # small: a CPU in under 30 minutes; large: a GPU machine (the sizes not given are the budget's)
     finetune_steps: int = None,  # fine-tuning steps per network (default: the budget's)
     top_k: int = None,  # winners to fine-tune (default: the budget's)
-    refine_steps: int = 0,  # refinement steps per candidate in the search
-    max_params: float = None,  # constraint: at most this many parameters
-    seed: int = 0,  # seed of everything
-    device: str = None,  # default: CUDA when available
     offline: bool = False,  # never download: data and weights from $MODULENAS_SHARED
     no_onnx: bool = False,  # skip the ONNX files
-    protocol: str = 'auto',  # validation images: test-half (half of the test set, which no parent saw), train-holdout, or auto (test-half for CIFAR-10, train-holdout for a new task)
-    data: str = None,  # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
-    dataset: str = 'cifar10',  # the data set, when not --data (cifar100: a new task, downloaded when online)
-    strategy: str = 'nsga2,random',  # registered strategies, comma-separated; the winners come from the first one's front
-    plugins: str = None,  # comma-separated modules or .py files that register more strategies
-    workers: int = 0,  # evaluate on a local Ray cluster of this many workers (needs the ray extra)
-    ray_address: str = None,  # evaluate on the running Ray cluster at this address
-    adapt_every: int = 0,  # online adaptation every this many batches of the search: the modules the best candidates use most are fine-tuned on the task and stored as new versions (0: off)
-    adapt_modules: int = 2,  # with --adapt-every: modules fine-tuned each time
-    adapt_steps: int = 50,  # with --adapt-every: training steps each time
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
-    **options,  # each strategy's own options, as flags --<strategy>-<option> (see `modulenas.cli.command`)
+    **flags,  # the search's settings (`modulenas.spec.RunSpec`) and each strategy's options (--<strategy>-<option>), as flags
 ):
     "The whole method: zoo -> knowledge base -> search -> fine-tuned, exported winners, with a report."
-    r = _run_cli(lambda: _search_errors(run_main, out, models, budget, objectives, pop_size, n_gen, n_calib, n_val,
-                                        finetune_steps, top_k, refine_steps, max_params, seed, device, offline, not no_onnx,
-                                        protocol=protocol, strategies=strategy, plugins=plugins, workers=workers,
-                                        ray_address=ray_address, data=data, dataset=dataset, adapt_every=adapt_every,
-                                        adapt_modules=adapt_modules, adapt_steps=adapt_steps,
-                                        options=options_from_flags(options, _split(strategy))))
+    def go():
+        settings, options = _settings(flags)
+        spec = PipelineSpec.of(out, budget, models, offline, not no_onnx, finetune_steps=finetune_steps, top_k=top_k, **settings)
+        spec = dataclasses.replace(spec, run=spec.run.replace(options=options_from_flags(options, _split(spec.run.search.strategies))))
+        return _search_errors(run_main, spec)
+    r = _run_cli(go)
     for msg in r['kb']['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(r['report'])
     print(f"report: {r['path']}")

@@ -7,14 +7,17 @@ Docs: https://modulenas.github.io/modulenas/spec.html.md"""
 
 # %% ../nbs/10a_spec.ipynb #3bd31261
 from __future__ import annotations
-import os
+import dataclasses, os
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
+
+from .core import Record
 
 from .search import load_plugins
 
 # %% auto #0
-__all__ = ['SETUP_FACTORIES', 'search_setup', 'register_setup_factory', 'setup_factory', 'check_plugins', 'build_from_setup']
+__all__ = ['SETUP_FACTORIES', 'search_setup', 'register_setup_factory', 'setup_factory', 'check_plugins', 'build_from_setup',
+           'TaskSpec', 'ScoringSpec', 'SearchSpec', 'AdaptSpec', 'BackendSpec', 'RunSpec']
 
 # %% ../nbs/10a_spec.ipynb #0b57d890
 def search_setup(kb_path, # the knowledge base's folder (stored as an absolute path)
@@ -76,3 +79,109 @@ def build_from_setup(setup: dict # the `setup` part of `search_setup`'s record, 
     load_plugins(setup.get('plugins', ()))
     kb = KnowledgeBase(setup['kb'], create=False)
     return kb, Evaluator(kb, get_splits(**setup['data']), EvalConfig.from_dict(setup['eval']), setup['device'])
+
+# %% ../nbs/10a_spec.ipynb #ebe3c52d
+@dataclasses.dataclass(frozen=True)
+class TaskSpec(Record):
+    "What candidates are scored on: a data set, or a new task's images, and how many images of it."
+    title: ClassVar[str] = 'data'
+    dataset: str = 'cifar10'          # data set of the validation score, when not `data`
+    data: str | None = None           # a new task: an image folder (train/<class>/*, test/<class>/*) or a tar archive of one
+    protocol: str = 'auto'            # validation images: test-half (half of the test set, which no parent saw), train-holdout, or auto (test-half for the parents' data set, train-holdout for a new task)
+    n_calib: int = 1000               # calibration images (adapters, BatchNorm)
+    n_val: int = 5000                 # validation images (the score)
+
+@dataclasses.dataclass(frozen=True)
+class ScoringSpec(Record):
+    "How each candidate is scored (the rest of `modulenas.evaluate.EvalConfig` keeps its defaults)."
+    title: ClassVar[str] = 'evaluation'
+    refine_steps: int = 0             # refinement steps per candidate (0: the stitched score)
+    device: str | None = None         # evaluation device (None: CUDA when available)
+    predict_adapters: float = 0.0     # screen each batch with predicted adapters and fit only this share of it (0: off)
+    predictor: str = 'closed-form'    # with predict_adapters: closed-form (from feature statistics) or trained (on kept adapters)
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpec(Record):
+    "What is searched, for which objectives and constraints, by which strategies, for how long."
+    title: ClassVar[str] = 'search'
+    objectives: str = 'error,params'  # 2 to 4 of error, params, flops, latency, comma-separated
+    pop_size: int = 20                # candidates per batch (NSGA-II's population size)
+    n_gen: int = 10                   # batches: each strategy may ask for pop_size * n_gen distinct candidates
+    seed: int = 0                     # seed of the search and the data splits
+    parents: str | None = None        # comma-separated networks to search over (None: all in the knowledge base)
+    max_params: float | None = None   # constraint: at most this many parameters
+    max_flops: float | None = None    # constraint: at most this many FLOPs
+    max_latency_ms: float | None = None  # constraint: at most this latency (ms)
+    strategies: str = dataclasses.field(default='nsga2,random', metadata=dict(flag='strategy'))  # registered strategies, comma-separated, run one after the other at the same budget
+    seed_zoo: bool = dataclasses.field(default=True, metadata=dict(flag='no_zoo'))  # start every strategy from the parent networks (--no-zoo: do not)
+    plugins: str | None = None        # comma-separated modules or .py files that register more strategies
+    options: dict = dataclasses.field(default_factory=dict, hash=False, metadata=dict(flag=None))  # strategy -> its own options (`SearchConfig.options`; flags --<strategy>-<option>)
+
+@dataclasses.dataclass(frozen=True)
+class AdaptSpec(Record):
+    "Online adaptation during the search (`modulenas.adapt`)."
+    title: ClassVar[str] = 'online adaptation'
+    adapt_every: int = 0              # online adaptation every this many batches: the modules the best candidates use most are fine-tuned on the training split and stored as new versions (0: off)
+    adapt_modules: int = 2            # with adapt_every: modules fine-tuned each time
+    adapt_steps: int = 50             # with adapt_every: training steps each time
+    adapt_lr: float = 0.01            # with adapt_every: learning rate
+
+@dataclasses.dataclass(frozen=True)
+class BackendSpec(Record):
+    "Where the evaluations run: in this process, or on a Ray cluster."
+    title: ClassVar[str] = 'distributed'
+    workers: int = 0                  # evaluate on a local Ray cluster of this many workers (0: in this process; needs the ray extra)
+    ray_address: str | None = None    # evaluate on the running Ray cluster at this address (see `ray start`)
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec(Record):
+    "Everything a search run is made from: the knowledge base, the run folder and the settings, in their parts."
+    PARTS: ClassVar[tuple] = ('task', 'scoring', 'search', 'adapt', 'backend')
+    kb: str                           # the knowledge-base folder
+    run_dir: str = 'runs/search'      # the run's folder (a run there with the same settings is continued)
+    task: TaskSpec = dataclasses.field(default_factory=TaskSpec)          # what candidates are scored on
+    scoring: ScoringSpec = dataclasses.field(default_factory=ScoringSpec)  # how they are scored
+    search: SearchSpec = dataclasses.field(default_factory=SearchSpec, hash=False)  # what is searched and how long
+    adapt: AdaptSpec = dataclasses.field(default_factory=AdaptSpec)       # online adaptation
+    backend: BackendSpec = dataclasses.field(default_factory=BackendSpec)  # where evaluations run
+    progress: bool = True             # show progress bars
+
+    @classmethod
+    def part_classes(cls) -> dict:
+        "Part name -> its dataclass, in order."
+        return {f.name: f.default_factory for f in dataclasses.fields(cls) if f.name in cls.PARTS}
+
+    @classmethod
+    def of(cls, kb: str, # the knowledge-base folder
+           run_dir: str = 'runs/search', # the run's folder
+           progress: bool = True, # show progress bars
+           **settings, # any field of the parts by its name, e.g. pop_size=8, n_val=500, workers=2
+          ) -> RunSpec:
+        "A spec from flat settings; a name no part has is a `TypeError` naming it."
+        parts, left = {}, dict(settings)
+        for name, part in cls.part_classes().items():
+            names = {f.name for f in dataclasses.fields(part)}
+            parts[name] = part(**{k: left.pop(k) for k in list(left) if k in names})
+        if left: raise TypeError(f"RunSpec has no setting(s) {', '.join(sorted(left))}; see `RunSpec.flat_names()`")
+        return cls(kb=str(kb), run_dir=str(run_dir), progress=progress, **parts)
+
+    @classmethod
+    def flat_names(cls) -> dict:
+        "Every setting's flat name -> the part it belongs to."
+        return {f.name: p for p, part in cls.part_classes().items() for f in dataclasses.fields(part)}
+
+    def flat(self) -> dict:
+        "The settings by their flat names (`RunSpec.of(spec.kb, spec.run_dir, **spec.flat())` is `spec` again)."
+        return {f.name: getattr(getattr(self, p), f.name) for p in self.PARTS for f in dataclasses.fields(getattr(self, p))}
+
+    def replace(self, **settings) -> RunSpec:
+        "A copy with some settings changed, by their flat names."
+        return RunSpec.of(self.kb, self.run_dir, self.progress, **(self.flat() | settings))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunSpec:
+        "Rebuild from `to_dict` output, parts included."
+        d = dict(d)
+        for name, part in cls.part_classes().items():
+            if isinstance(d.get(name), dict): d[name] = part.from_dict(d[name])
+        return super().from_dict(d)

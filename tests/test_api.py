@@ -23,6 +23,15 @@ def test_package_docstring_names_every_module():
     assert {n for n in names if f'modulenas.{n}`' not in modulenas.__doc__} == set()
 
 
+def test_readme_layout_has_a_row_per_module():
+    "The README's table of what is in the package names every module, so the layout a newcomer reads is the real one."
+    import pkgutil
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / 'README.md').read_text()
+    names = {m.name for m in pkgutil.iter_modules(modulenas.__path__) if not m.name.startswith('_')}
+    assert {n for n in names if f'| `modulenas.{n}` |' not in text} == set()
+
+
 def test_every_evaluator_satisfies_the_protocol():
     "The four evaluators of the package offer what `EvaluatorProtocol` writes down."
     from modulenas.adwp import ScreenedEvaluator

@@ -70,8 +70,8 @@ def adapt(self: Evaluator, candidate: Candidate, # where the modules are fine-tu
     params = list({id(p): p for p in [*(q for i in chosen for q in net.slots[i].parameters()), *helpers]}.values())
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     with progress_bar(total=steps, desc=f"adapt {', '.join(modules)}", unit='step', leave=False, disable=not progress) as bar:
-        losses = train_steps(net, self.data.train, steps, params, opt, warmup_cosine(opt, steps), batch_size=batch_size,
-                             seed=seed, device=device, amp=amp_dtype(device, cfg.amp) or False, channels_last=cfg.channels_last,
+        losses = train_steps(net, self.data.train, params, opt, sched=warmup_cosine(opt, steps), steps=steps, batch_size=batch_size,
+                             seed=seed, amp=amp_dtype(device, cfg.amp) or False, channels_last=cfg.channels_last,
                              clip_grad=2.0, callback=lambda step, loss: bar.update(1))
     loss = [losses[0], losses[-1]]
     info = dict(detail or {}, steps=steps, lr=lr, seed=seed, batch_size=batch_size, trained_in=candidate.key, loss=loss,

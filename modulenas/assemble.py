@@ -16,11 +16,11 @@ import torch.nn.functional as F
 
 from .core import Record, as_device, autocast, module_device, sha256_bytes
 from .data import net_normalization, normalized_batches
-from .train import train_steps
+from .train import Recipe, recipe_of, train_steps
 from .arch import Candidate, Slot, plan, needs_adapter
 
 # %% auto #0
-__all__ = ['ADAPTER_METHOD', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs',
+__all__ = ['ADAPTER_METHOD', 'REFINE', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs',
            'AssembledNet', 'ModulePool', 'parent_normalization', 'assemble', 'recalibrate_bn', 'images_key',
            'TeacherCache', 'AdapterFit', 'fit_adapters', 'adapter_context', 'keep_adapters', 'ClassifierFit',
            'classifier_inputs', 'fit_classifier', 'resize_classifier', 'refinable_parameters', 'refine',
@@ -561,23 +561,20 @@ def refinable_parameters(net: nn.Module, # an assembled network (or any network 
     return list({id(p): p for p in params}.values())
 
 # %% ../nbs/07_assemble.ipynb #5b7fb4f4
+REFINE = Recipe(steps=0, lr=1e-3, clip_grad=None)  # refinement's recipe: Adam at a constant 1e-3, flips, no clipping
+
 def refine(net: nn.Module,  # assembled network, trained in place
            train_set,  # training images: `.images` (N, C, H, W) uint8 and `.labels` (N,) int64
            steps: int,  # optimisation steps
-           lr: float = 1e-3,  # Adam learning rate
-           batch_size: int = 128,  # images per step
-           seed: int = 0,  # seeds the batch order and the flips
+           recipe: Recipe = REFINE,  # batch, seed, flips, precision and normalisation; Adam at its `lr`, constant (channels_last None: as the weights are stored)
            device=None,  # default: where `net` is
-           amp=None,  # autocast: None = bf16 on CUDA, off elsewhere; False/True/a dtype
-           channels_last: bool | None = None,  # None: as the network's weights are stored
-           flip: bool = True,  # random horizontal flips
-           mean: Sequence[float] | None = None,  # per-channel input mean (None: net.mean)
-           std: Sequence[float] | None = None,  # per-channel input std (None: net.std)
            callback=None,  # called as `callback(step, loss)` after each step (1-based); it may evaluate `net`
            bn_stats: str = 'batch',  # BatchNorm in training: 'batch' statistics (and running updates) or 'frozen'
+           **changes,  # fields of `recipe` to change, e.g. lr=1e-2, batch_size=32, seed=1
           ) -> list[float]:
     "Train only adapters, BatchNorm affine parameters and the classifier of `net`; the loss of every step."
     if bn_stats not in ('batch', 'frozen'): raise ValueError(f"bn_stats must be 'batch' or 'frozen', got {bn_stats!r}")
+    r = recipe_of(recipe, changes | dict(steps=steps))
     device = module_device(net) if device is None else as_device(device)
     net.to(device)
     def mode(m: nn.Module):
@@ -586,6 +583,5 @@ def refine(net: nn.Module,  # assembled network, trained in place
             for b in m.modules():
                 if isinstance(b, _BN): b.eval()
     trainable = refinable_parameters(net)
-    return train_steps(net, train_set, steps, trainable, torch.optim.Adam(trainable, lr=lr), batch_size=batch_size,
-                       seed=seed, device=device, amp=amp, flip=flip, mean=mean, std=std, callback=callback, mode=mode,
-                       channels_last=_is_channels_last(net) if channels_last is None else channels_last)
+    r = dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
+    return train_steps(net, train_set, trainable, torch.optim.Adam(trainable, lr=r.lr), r, callback=callback, mode=mode)

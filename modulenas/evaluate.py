@@ -18,7 +18,7 @@ from scipy import stats as _scipy_stats
 from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,
                             set_seed, sha256_bytes)
 from .data import DataSplits, ImageSet, accuracy, net_normalization
-from .train import train_steps, warmup_cosine
+from .train import Recipe, recipe_of, train_steps, warmup_cosine
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
                                  TeacherCache, images_key, resize_classifier)
@@ -120,40 +120,27 @@ def _as_train_set(data) -> ImageSet:
 # %% ../nbs/08_evaluate.ipynb #e3a2d7a7
 def finetune(net: nn.Module, # the network, trained in place (every weight)
              data, # `DataSplits` (or anything with a `train` `ImageSet`): its training split is used
-             steps: int = 300, # optimiser steps
-             lr: float = 0.05, # peak learning rate (after warm-up, then cosine decay)
-             batch_size: int = 128, # images per step
-             seed: int = 0, # seed of the batch order and augmentation
-             device=None, # where it trains (None: where `net` is)
-             optimizer: str = 'sgd', # 'sgd' (with Nesterov momentum) or 'adamw'
-             weight_decay: float = 5e-4, # weight decay
-             momentum: float = 0.9, # SGD momentum
-             warmup: float = 0.1, # share of the steps the learning rate ramps up over
-             clip_grad: float | None = 2.0, # gradient-norm clip (None or 0: none)
-             flip: bool = True, # random horizontal flips
-             amp: bool | None = None, # mixed precision (None: on for CUDA)
-             channels_last: bool | None = None, # channels-last memory format (None: on for CUDA)
-             mean: Sequence[float] | None = None, # per-channel input mean (None: the network's own `.mean`)
-             std: Sequence[float] | None = None, # per-channel input std (None: the network's own `.std`)
-             crop: int = 0, # pad by this many pixels and crop back at random (0: no crops)
+             recipe: Recipe | None = None, # how it trains (None: `Recipe()`: 300 steps of 128 images, SGD at 0.05, warm-up then cosine, clip 2)
+             device=None, # where it trains
              loss_fn: Callable | None = None, # loss(logits, labels) (None: cross-entropy)
              teacher: nn.Module | None = None, # a network to distil from (see `train_steps`)
+             **changes, # fields of `recipe` to change, e.g. steps=60, lr=0.02, crop=4
             ) -> list[float]:
-    """Train ALL weights of `net` (in place) for `steps` steps on the training split of `data`; the loss per step.
-    `crop`, `loss_fn` and `teacher` go to `train_steps` (pad-and-crop augmentation, e.g. label smoothing, distillation)."""
-    if optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+    """Train ALL weights of `net` (in place) on the training split of `data` as `recipe` says; the loss per step.
+    `loss_fn` and `teacher` go to `train_steps` (e.g. label smoothing, distillation)."""
+    r = recipe_of(recipe, changes)
     device = as_device(device)
     cuda = device.type == 'cuda'
-    channels_last = cuda if channels_last is None else channels_last
-    mean, std = net_normalization(net, mean, std)
-    set_seed(seed)
-    prepare_net(net, device, channels_last)
+    mean, std = net_normalization(net, r.mean, r.std)
+    r = dataclasses.replace(r, amp=cuda if r.amp is None else r.amp, mean=tuple(mean), std=tuple(std),
+                            channels_last=cuda if r.channels_last is None else r.channels_last)
+    set_seed(r.seed)
+    prepare_net(net, device, r.channels_last)
     params = list(net.parameters())
-    opt = (torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
-           if optimizer == 'sgd' else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
-    return train_steps(net, _as_train_set(data), steps, params, opt, warmup_cosine(opt, steps, warmup), batch_size=batch_size,
-                       seed=seed, device=device, amp=cuda if amp is None else amp, channels_last=channels_last, flip=flip,
-                       mean=mean, std=std, clip_grad=clip_grad, crop=crop, loss_fn=loss_fn or F.cross_entropy, teacher=teacher)
+    opt = (torch.optim.SGD(params, lr=r.lr, momentum=r.momentum, nesterov=True, weight_decay=r.weight_decay)
+           if r.optimizer == 'sgd' else torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay))
+    return train_steps(net, _as_train_set(data), params, opt, r, warmup_cosine(opt, r.steps, r.warmup),
+                       loss_fn=loss_fn or F.cross_entropy, teacher=teacher)
 
 # %% ../nbs/08_evaluate.ipynb #2bf36f9f
 def kendall_tau(x: Iterable[float | None], # one score per item (None or NaN: the item is left out)

@@ -23,6 +23,7 @@ from .arch import Candidate, from_parent
 from .assemble import Adapter, AssembledNet, assemble
 from .data import accuracy, top1_correct
 from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch
+from .train import Recipe, recipe_of
 
 # %% auto #0
 __all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'MAX_RECORD_BYTES', 'MAX_WEIGHT_BYTES', 'NetworkFormatError', 'ExportedNet',
@@ -276,17 +277,15 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
                          zoo_names: Sequence[str], # zoo networks of `kb` to add as baselines (may be empty)
                          kb, # the knowledge base the candidates come from
                          data: DataSplits, # the same train split for all; val before, test after
-                         steps: int = 300, # fine-tuning steps for every network
-                         lr: float = 0.05, # SGD learning rate (cosine schedule)
-                         batch_size: int = 128, # images per step
-                         seed: int = 0, # the same seed (batch order, flips) for every network
+                         recipe: Recipe | None = None, # the same training for every network (None: `Recipe()`, 300 steps)
                          device=None, # default `default_device()`
                          config: EvalConfig = EvalConfig(), # how candidates are stitched before fine-tuning
                          export_dir: str | Path | None = None, # export each fine-tuned network to export_dir/<name>
                          per_image: bool = False, # also give each row `test_hits`: per test image, whether it is right
+                         **changes, # fields of `recipe` to change, e.g. steps=20, lr=0.01 (one seed, batch order and flips for all)
                         ) -> list[dict]:
-    "Fine-tune every network with the same budget and report params, FLOPs, val accuracy before and test accuracy after."
-    device = as_device(device)
+    "Fine-tune every network with the same recipe and report params, FLOPs, val accuracy before and test accuracy after."
+    device, r = as_device(device), recipe_of(recipe, changes)
     cfg = resolve_config(config, device)
     work = list(items) + [from_parent(kb, n) for n in zoo_names]
     val, test, cache, rows = data.val.to(device), data.test.to(device), [], []
@@ -296,10 +295,10 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         run = dict(mean=net.mean, std=net.std, batch_size=cfg.batch_size)
         row = dict(name=name, params=count_params(net), flops=count_flops(net.eval(), torch.zeros(1, *data.train.image_shape, device=device)),
                    val_before=accuracy(net, val, **run))
-        losses = finetune(net, data, steps=steps, lr=lr, batch_size=batch_size, seed=seed, device=device)
+        losses = finetune(net, data, r, device=device)
         correct = top1_correct(net, test, **run)
         row.update(val_after=accuracy(net, val, **run), test_after=correct.sum().item() / max(len(correct), 1),
-                   final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=steps, wall_s=time.perf_counter() - t0)
+                   final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=r.steps, wall_s=time.perf_counter() - t0)
         if export_dir is not None: export_network(net, child_path(export_dir, name, 'network name'), metrics=row, classes=data.classes, overwrite=True)
         rows.append(row | (dict(test_hits=correct.numpy()) if per_image else {}))
     return rows

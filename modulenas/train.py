@@ -7,17 +7,19 @@ Docs: https://modulenas.github.io/modulenas/train.html.md"""
 
 # %% ../nbs/06a_train.ipynb #cd0579ff
 from __future__ import annotations
+import dataclasses
 from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .core import amp_dtype, as_device, autocast, module_device
+from .core import Record, amp_dtype, as_device, autocast, module_device
 from .data import ImageSet, net_normalization
 
 # %% auto #0
-__all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'train_steps']
+__all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'Recipe', 'recipe_of',
+           'train_steps']
 
 # %% ../nbs/06a_train.ipynb #cc8cdc40
 def endless_batches(images: ImageSet, # the training images and labels
@@ -92,51 +94,73 @@ def _as_teacher(teacher: nn.Module, mean: Sequence[float], std: Sequence[float])
     own = (tuple(getattr(teacher, 'mean', mean)), tuple(getattr(teacher, 'std', std)))
     return (teacher if own == (tuple(mean), tuple(std)) else Renormalized(teacher, mean, std)).eval()
 
-def train_steps(net: nn.Module,  # the network, trained in place
+@dataclasses.dataclass(frozen=True)
+class Recipe(Record):
+    "How a network trains: steps of a fixed batch, the optimiser and its schedule, augmentation, clipping, precision, input normalisation."
+    steps: int = 300                   # optimiser steps
+    lr: float = 0.05                   # peak learning rate (after warm-up, then cosine decay)
+    batch_size: int = 128              # images per step
+    seed: int = 0                      # seed of the batch order and the augmentation
+    optimizer: str = 'sgd'             # 'sgd' (with Nesterov momentum) or 'adamw'
+    weight_decay: float = 5e-4         # weight decay
+    momentum: float = 0.9              # SGD momentum
+    warmup: float = 0.1                # share of the steps the learning rate ramps up over
+    clip_grad: float | None = 2.0      # clip the gradient norm of the trained parameters to this (None or 0: no clipping)
+    flip: bool = True                  # random horizontal flips
+    crop: int = 0                      # random crops after padding by this many pixels (0: none; 4 is the CIFAR recipe)
+    amp: bool | None = None            # autocast: None = on CUDA (bf16, else fp16), off elsewhere; False/True (or a dtype)
+    channels_last: bool | None = None  # channels-last batches (None: off in `train_steps`, on for CUDA in `finetune`)
+    mean: tuple | None = None          # per-channel input mean (None: the network's own `.mean`)
+    std: tuple | None = None           # per-channel input std (None: the network's own `.std`)
+
+    def __post_init__(self):
+        if self.optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
+
+def recipe_of(recipe: Recipe | None, # a recipe (None: the default `Recipe()`)
+              changes: dict, # fields to change, by name
+             ) -> Recipe:
+    "`recipe` with `changes`; a name that is not a field of `Recipe` is a `TypeError` naming it."
+    if bad := sorted(set(changes) - {f.name for f in dataclasses.fields(Recipe)}):
+        raise TypeError(f"Recipe has no setting(s) {', '.join(bad)}")
+    return dataclasses.replace(recipe or Recipe(), **changes)
+
+def train_steps(net: nn.Module,  # the network, trained in place (on the device its weights are on)
                 train_set: ImageSet,  # training images and labels (or anything with `.images` and `.labels`)
-                steps: int,  # optimisation steps
                 params: Sequence[nn.Parameter],  # the parameters that train (all others stay frozen)
-                opt: torch.optim.Optimizer,  # an optimiser over `params`
+                opt: torch.optim.Optimizer,  # an optimiser over `params` (the recipe's optimiser settings are not used here)
+                recipe: Recipe | None = None,  # steps, batch, seed, augmentation, clipping, precision, normalisation
                 sched=None,  # a learning-rate schedule, stepped after every step
                 loss_fn: Callable = F.cross_entropy,  # loss_fn(logits as float32, labels), with a teacher (logits, labels, teacher logits)
-                batch_size: int = 128,  # images per step
-                seed: int = 0,  # seeds the batch order and the flips
-                device=None,  # default: where `net` is
-                amp=None,  # autocast: None = on CUDA (bf16, else fp16), off elsewhere; False/True/a dtype
-                channels_last: bool = False,  # feed channels-last batches
-                flip: bool = True,  # random horizontal flips
-                mean: Sequence[float] | None = None,  # per-channel input mean (None: net.mean)
-                std: Sequence[float] | None = None,  # per-channel input std (None: net.std)
-                clip_grad: float | None = None,  # clip the gradient norm of `params` to this
+                teacher: nn.Module | None = None,  # a network whose logits on each batch go to `loss_fn` (distillation)
                 callback: Callable | None = None,  # callback(step, loss) after each step (1-based)
                 mode: Callable | None = None,  # mode(net) sets the training mode; default net.train()
-                crop: int = 0,  # random crops after padding by this many pixels (0: none; 4 is the CIFAR recipe)
-                teacher: nn.Module | None = None,  # a network whose logits on each batch go to `loss_fn` (distillation)
+                **changes,  # fields of `recipe` to change, e.g. steps=60, batch_size=64
                ) -> list[float]:
-    "Train `params` of `net` for `steps` steps on `train_set`; the loss of every step."
-    device = module_device(net) if device is None else as_device(device)
+    "Train `params` of `net` for the recipe's steps on `train_set`; the loss of every step."
+    r = recipe_of(recipe, changes)
+    device, steps = module_device(net), r.steps
     if not isinstance(train_set, ImageSet):  # anything with uint8 `.images` and int64 `.labels`
         n_classes = int(train_set.labels.max()) + 1 if len(train_set.labels) else 0
         train_set = ImageSet(train_set.images, train_set.labels, tuple(str(i) for i in range(n_classes)))
-    mean, std = net_normalization(net, mean, std)
-    dtype = amp_dtype(device, device.type == 'cuda' if amp is None else amp)
+    mean, std = net_normalization(net, r.mean, r.std)
+    dtype = amp_dtype(device, device.type == 'cuda' if r.amp is None else r.amp)
     mode = mode or (lambda m: m.train())
     keep = {id(p) for p in params}
     flags = [(p, p.requires_grad) for p in net.parameters()]
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(r.seed)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     losses = torch.zeros(steps, device=device)
-    batches = endless_batches(train_set.to(device), batch_size, mean, std, channels_last, g)
+    batches = endless_batches(train_set.to(device), r.batch_size, mean, std, bool(r.channels_last), g)
     if teacher is not None: teacher = _as_teacher(teacher, mean, std).to(device)
     try:
         for p, _ in flags: p.requires_grad_(id(p) in keep)
         mode(net)
         for step in range(steps):
             x, y = next(batches)
-            if flip:
+            if r.flip:
                 mask = (torch.rand(len(x), generator=g) < 0.5).to(device)
                 x = torch.where(mask[:, None, None, None], x.flip(3), x)
-            x = random_crop(x, crop, g)
+            x = random_crop(x, r.crop, g)
             with autocast(device, dtype if dtype is not None else False):
                 if teacher is None: loss = loss_fn(net(x).float(), y)
                 else:
@@ -144,8 +168,8 @@ def train_steps(net: nn.Module,  # the network, trained in place
                     loss = loss_fn(net(x).float(), y, t_logits)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            if clip_grad:
-                scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, clip_grad)
+            if r.clip_grad:
+                scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, r.clip_grad)
             scaler.step(opt); scaler.update()
             if sched is not None: sched.step()
             losses[step] = loss.detach()

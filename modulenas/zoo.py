@@ -80,28 +80,17 @@ def _make_entry(name: str, url: str | None, filename: str | None, hash_prefix: s
     return entry
 
 def register_model(name: str | Callable | None = None, # registry name (default: the function's name)
-                   *,
-                   url: str | None = None, # public URL of the weight file
-                   filename: str | None = None, # weight file name (default: from the URL)
-                   hash_prefix: str | None = None, # sha256 prefix (default: from the file name)
-                   mean: Sequence[float] = (0.0, 0.0, 0.0), # per-channel input mean, 0-1 scale
-                   std: Sequence[float] = (1.0, 1.0, 1.0), # per-channel input std, 0-1 scale
-                   dataset: str = 'cifar10', # dataset of the weights
-                   num_classes: int = 10, # classifier outputs
-                   input_size: Sequence[int] = (3, 32, 32), # (C, H, W) of one input
-                   top1_reported: float | None = None, # top-1 % stated by the source
-                   top1_jpeg: float | None = None, # top-1 % on the JPEG CIFAR-10 test split
-                   family: str | None = None, # architecture family
-                   source: str | None = None, # where the weights come from
-                   license: str | None = None, # license of the weights
+                   **card, # the facts of its model card: any field of `ZooEntry` but `name` (url, filename, hash_prefix, mean, std, dataset, ...)
                   ):
     "Decorator registering a constructor `fn(num_classes=...) -> nn.Module` with its `ZooEntry`; warns on overwrite."
     if callable(name): return register_model()(name)  # used bare: @register_model
+    fields = {f.name for f in dataclasses.fields(ZooEntry)} - {'name'}
+    if bad := sorted(set(card) - fields): raise TypeError(f"register_model: no model-card field {', '.join(bad)}; the fields are {', '.join(sorted(fields))}")
+    card = {k: tuple(v) if k in ('mean', 'std', 'input_size') else v for k, v in card.items()}
     def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         key = name or fn.__name__
-        entry = _make_entry(key, url, filename, hash_prefix, mean=tuple(mean), std=tuple(std), dataset=dataset,
-                            num_classes=num_classes, input_size=tuple(input_size), top1_reported=top1_reported,
-                            top1_jpeg=top1_jpeg, family=family, source=source, license=license)
+        entry = _make_entry(key, card.get('url'), card.get('filename'), card.get('hash_prefix'),
+                            **{k: v for k, v in card.items() if k not in ('url', 'filename', 'hash_prefix')})
         if key in _REGISTRY: warnings.warn(f"register_model: replacing the registered model {key!r}", stacklevel=3)
         _REGISTRY[key] = (fn, entry)
         return fn

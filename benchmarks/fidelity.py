@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Fidelity of the evaluator's cheap scores: do raw, stitched and refined validation accuracy rank candidates the way
 their accuracy after fine-tuning every weight (the same fixed budget for all) does, and better than the parameter
-count and two published training-free proxies (NASWOT, synflow: see proxies.py)? Prints Kendall's tau per score with
+count and two published training-free proxies (NASWOT, synflow: see modulenas.scores)? Prints Kendall's tau per score with
 a bootstrap 95% interval (over all candidates, and over the mixtures alone) and the top-5 recall, writes a JSON file
 and a scatter plot.
 
@@ -65,7 +65,7 @@ from modulenas.search import decode, encode, repair_genome, search_space
 from modulenas.evaluate import EvalConfig, Evaluator, finetune, format_table, prepare_net, stitch, zoo_candidates
 
 from _common import Formatter, open_kb
-from proxies import naswot, synflow
+from modulenas.scores import naswot, synflow
 
 BASE_SCORES = ('acc_raw', 'acc_stitched_nohead', 'acc_stitched')
 SEARCH_SCORE = 'acc_stitched'                 # what the search ranks by

@@ -7,7 +7,7 @@ The names a user needs come from the package itself, each imported on first use:
 The modules in pipeline order: `modulenas.core` (paths, devices, seeds, records, progress bars), `modulenas.data`
 (images and honest splits), `modulenas.zoo` (the pretrained parents and their model cards, `data/zoo.json`), `modulenas.graphspec` and
 `modulenas.decompose` (torch.fx graphs cut into modules), `modulenas.kb` (the knowledge base's storage), `modulenas.ingest` (cutting networks into it), `modulenas.arch`
-(candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.testing`
+(candidates), `modulenas.assemble` (stitching), `modulenas.evaluate` (scores and costs), `modulenas.scores` (scores beyond accuracy, as plug-ins), `modulenas.testing`
 (weightless stand-ins for tests), `modulenas.search` with the strategies `modulenas.nsga2`,
 `modulenas.random_search`, `modulenas.splice`, `modulenas.dna`, `modulenas.growth` and `modulenas.surrogate`, `modulenas.adwp` (predicted stitching adapters, screening), `modulenas.cli`, `modulenas.spec` (a run's setup as plain data, rebuilt anywhere), `modulenas.export`, `modulenas.pipeline` (the app wiring and the
 console scripts) and `modulenas.distributed` (evaluation on Ray).

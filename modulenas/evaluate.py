@@ -19,6 +19,7 @@ from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_pa
                             set_seed, sha256_bytes)
 from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import Recipe, recipe_of, train_steps, warmup_cosine
+from .scores import ScoreInputs, compute_scores, get_score
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
                                  TeacherCache, images_key, resize_classifier)
@@ -52,6 +53,8 @@ class EvalConfig(Record):
     raw: bool = True                    # also measure the raw accuracy (one extra validation pass)
     seed: int = 0                       # seed of every random choice
     keep_adapters: bool = True          # store the fitted adapters in the knowledge base (for `modulenas.adwp`)
+    extra_scores: tuple = ()            # registered scores (`modulenas.scores`, e.g. 'naswot', 'synflow') computed on the stitched network, kept in `EvalResult.extra_scores`
+    score_images: int = 64              # calibration images the extra scores see (NASWOT's minibatch)
 
     @classmethod
     def from_dict(cls, d: dict):
@@ -69,6 +72,7 @@ def resolve_config(config: EvalConfig, # how candidates are scored (`None` field
         raise ValueError(f"EvalConfig.head_for must be 'adapted' or 'all', got {config.head_for!r}")
     if config.refine_bn not in ('batch', 'frozen'):
         raise ValueError(f"EvalConfig.refine_bn must be 'batch' or 'frozen', got {config.refine_bn!r}")
+    for name in config.extra_scores: get_score(name)  # an unknown score fails before any work
     cuda = as_device(device).type == 'cuda'
     return dataclasses.replace(config,
         batch_size=config.batch_size or (2500 if cuda else 250),
@@ -175,6 +179,7 @@ class EvalResult(Record):
     config: dict | None = None      # the resolved `EvalConfig`
     head_refit: bool | None = None  # whether the classifier was refitted in closed form (None: not tried)
     acc_predicted: float | None = None  # accuracy with predicted adapters, when a screening scored it (`modulenas.adwp`)
+    extra_scores: dict = dataclasses.field(default_factory=dict)  # the `EvalConfig.extra_scores` of the stitched network, and their seconds (name + '_s')
 
     @property
     def ok(self) -> bool:
@@ -304,6 +309,12 @@ def _keep(kb, net, fit, cache, ridge) -> None:
     except sqlite3.OperationalError as e:
         warnings.warn(f"fitted adapters are not kept: the knowledge base cannot be written to ({e})", stacklevel=3)
 
+def _score_inputs(net, calib: ImageSet, cfg: EvalConfig, in_shape: tuple) -> ScoreInputs:
+    "The first `cfg.score_images` calibration images, normalised as `net` expects, for the extra scores."
+    x = calib.images[:cfg.score_images].float().div(255)
+    mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (net.mean, net.std))
+    return ScoreInputs((x - mean) / std, in_shape)
+
 def _adapter_r2(fit) -> tuple:
     "R^2 values out of `fit_adapters`' statistics (a list of records/dicts/floats)."
     out = []
@@ -326,7 +337,7 @@ def evaluate(candidate: Candidate, # the network to score
     device, t_start = as_device(device), time.perf_counter()
     cfg = resolve_config(config, device)
     dtype = amp_dtype(device, cfg.amp)
-    stage_s, acc, cost, fit, head, error, net = {}, dict(raw=None, stitched=None, refined=None), {}, None, None, None, None
+    stage_s, acc, cost, fit, head, error, net, extra = {}, dict(raw=None, stitched=None, refined=None), {}, None, None, None, None, {}
     try:
         validate(candidate, kb)
         calib, val = _calib_set(data, cfg.n_calib).to(device), data.val.to(device)
@@ -342,13 +353,15 @@ def evaluate(candidate: Candidate, # the network to score
         if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None or (head is not None and head.refit):
             with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network
+        in_shape = tuple(kb.get(candidate.stem).in_shape)
+        if cfg.extra_scores:
+            with _timed(stage_s, 'scores', device): extra = compute_scores(net, cfg.extra_scores, _score_inputs(net, calib, cfg, in_shape))
         if cfg.refine_steps:
             with _timed(stage_s, 'refine', device):
                 refine(net, data.train.to(device), steps=cfg.refine_steps, lr=cfg.refine_lr, batch_size=cfg.refine_batch,
                        seed=cfg.seed, device=device, amp=dtype or False, channels_last=cfg.channels_last,
                        bn_stats=cfg.refine_bn)
             with _timed(stage_s, 'refined', device): acc['refined'] = accuracy(net, val, **run)
-        in_shape = tuple(kb.get(candidate.stem).in_shape)
         with _timed(stage_s, 'cost', device):
             cost['params'] = count_params(net)
             cost['flops'] = count_flops(net, torch.zeros(1, *in_shape, device=device))
@@ -368,7 +381,7 @@ def evaluate(candidate: Candidate, # the network to score
                       params=cost.get('params'), flops=cost.get('flops'), latency_ms=cost.get('latency_ms'),
                       latency_batch=cfg.latency_batch, device=str(device), wall_s=time.perf_counter() - t_start,
                       stage_s=stage_s, error=error, adapter_r2=_adapter_r2(fit), n_val=len(data.val),
-                      head_refit=None if head is None else head.refit,
+                      head_refit=None if head is None else head.refit, extra_scores=extra,
                       config=cfg.to_dict())
 
 # %% ../nbs/08_evaluate.ipynb #5d1875d6

@@ -18,7 +18,7 @@ from scipy import stats as _scipy_stats
 from .core import (Record, amp_dtype, as_device, autocast, count_flops, count_params, progress_bar, render_table,
                             set_seed, sha256_bytes)
 from .data import DataSplits, ImageSet, accuracy, net_normalization
-from .train import Recipe, recipe_of, train_steps, warmup_cosine
+from .train import Recipe, Teacher, recipe_of, train_steps, warmup_cosine
 from .scores import ScoreInputs, compute_scores, get_score
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
@@ -127,12 +127,13 @@ def finetune(net: nn.Module, # the network, trained in place (every weight)
              recipe: Recipe | None = None, # how it trains (None: `Recipe()`: 300 steps of 128 images, SGD at 0.05, warm-up then cosine, clip 2)
              device=None, # where it trains
              loss_fn: Callable | None = None, # loss(logits, labels) (None: cross-entropy)
-             teacher: nn.Module | None = None, # a network to distil from (see `train_steps`)
+             teacher: Teacher | nn.Module | None = None, # a network to learn from too (a `Teacher` brings its loss; see `train_steps`)
              **changes, # fields of `recipe` to change, e.g. steps=60, lr=0.02, crop=4
             ) -> list[float]:
     """Train ALL weights of `net` (in place) on the training split of `data` as `recipe` says; the loss per step.
     `loss_fn` and `teacher` go to `train_steps` (e.g. label smoothing, distillation)."""
     r = recipe_of(recipe, changes)
+    if isinstance(teacher, Teacher): loss_fn, teacher = loss_fn or teacher.loss(), teacher.net
     device = as_device(device)
     cuda = device.type == 'cuda'
     mean, std = net_normalization(net, r.mean, r.std)

@@ -23,7 +23,7 @@ from .arch import Candidate, from_parent
 from .assemble import Adapter, AssembledNet, assemble
 from .data import accuracy, top1_correct
 from .evaluate import EvalConfig, finetune, make_teacher_cache, resolve_config, stitch
-from .train import Recipe, recipe_of
+from .train import Recipe, Teacher, recipe_of
 
 # %% auto #0
 __all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'MAX_RECORD_BYTES', 'MAX_WEIGHT_BYTES', 'NetworkFormatError', 'ExportedNet',
@@ -282,6 +282,7 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
                          config: EvalConfig = EvalConfig(), # how candidates are stitched before fine-tuning
                          export_dir: str | Path | None = None, # export each fine-tuned network to export_dir/<name>
                          per_image: bool = False, # also give each row `test_hits`: per test image, whether it is right
+                         teacher: Teacher | None = None, # the same network to learn from for every network (None: labels only)
                          **changes, # fields of `recipe` to change, e.g. steps=20, lr=0.01 (one seed, batch order and flips for all)
                         ) -> list[dict]:
     "Fine-tune every network with the same recipe and report params, FLOPs, val accuracy before and test accuracy after."
@@ -295,7 +296,7 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         run = dict(mean=net.mean, std=net.std, batch_size=cfg.batch_size)
         row = dict(name=name, params=count_params(net), flops=count_flops(net.eval(), torch.zeros(1, *data.train.image_shape, device=device)),
                    val_before=accuracy(net, val, **run))
-        losses = finetune(net, data, r, device=device)
+        losses = finetune(net, data, r, device=device, teacher=teacher)
         correct = top1_correct(net, test, **run)
         row.update(val_after=accuracy(net, val, **run), test_after=correct.sum().item() / max(len(correct), 1),
                    final_loss=sum(losses[-10:]) / max(len(losses[-10:]), 1), steps=r.steps, wall_s=time.perf_counter() - t0)

@@ -17,6 +17,7 @@ from fastcore.script import call_parse
 
 from .core import Record, as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
+from .train import Ensemble, Teacher
 from .data import DATASETS, PROTOCOLS
 from .cli import VERSION, CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, command, options_from_flags
 from .spec import RunSpec, build_from_setup, check_plugins, search_setup
@@ -24,10 +25,11 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
                               pareto_mask, resume, search, summary_text)
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'BUDGETS', 'read_run', 'search_config',
-           'search_main', 'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits', 'add_hits',
-           'finetune_main', 'finetune_table', 'plot_finetune', 'export_main', 'versus_parents', 'write_report',
-           'PipelineSpec', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli', 'export_cli', 'run_cli']
+__all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'TEACHERS', 'BUDGETS', 'read_run',
+           'search_config', 'search_main', 'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits',
+           'add_hits', 'parents_teacher', 'finetune_main', 'finetune_table', 'plot_finetune', 'export_main',
+           'versus_parents', 'write_report', 'PipelineSpec', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
+           'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir, # a search run folder
@@ -157,6 +159,17 @@ def search_config(spec: RunSpec, # the run's settings
     _screen_setup(sc.predict_adapters, sc.predictor, b.workers, b.ray_address)  # screening settings that cannot work
     return cfg
 
+def _check_same_treatment(run_dir, eval_cfg) -> None:
+    "A `CLIError` when `run_dir` holds evaluations scored with other `EvalConfig` settings: one archive, one treatment."
+    path, log = Path(run_dir)/'config.json', Path(run_dir)/'evaluations.jsonl'
+    if path.is_symlink() or not path.is_file() or not log.is_file() or log.stat().st_size == 0: return  # the search tells these apart
+    try: old = type(eval_cfg).from_dict(json.loads(path.read_text())['setup']['eval'])
+    except (ValueError, KeyError, TypeError, RecursionError): return  # not a config this check can read: the search names it
+    if diff := [f.name for f in dataclasses.fields(eval_cfg) if getattr(old, f.name) != getattr(eval_cfg, f.name)]:
+        _fail(f"{run_dir} was scored with other evaluation settings (" + ', '.join(
+              f"{k}: {getattr(old, k)!r} then, {getattr(eval_cfg, k)!r} now" for k in diff) +
+              "): continue it with modulenas-resume, or give a new --run-dir")
+
 def search_main(spec: RunSpec, # the run's settings: knowledge base, run folder, data, scoring, search, adaptation, backend
                ) -> SearchResult:
     "Build the evaluator `spec` asks for and run its search (see `modulenas-search --help` for the settings)."
@@ -170,6 +183,7 @@ def search_main(spec: RunSpec, # the run's settings: knowledge base, run folder,
     eval_cfg = EvalConfig(n_calib=t.n_calib, refine_steps=sc.refine_steps, raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in cfg.objectives else 0, new_head=task['new'])
     _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
+    _check_same_treatment(run_dir, eval_cfg)
     if cfg.parents:
         from modulenas.kb import KnowledgeBase
         have = KnowledgeBase(kb, create=False).models()
@@ -283,6 +297,30 @@ def add_hits(folder, # the folder holding test_hits.npz (it need not exist yet)
     atomic_write_bytes(Path(folder)/'test_hits.npz', buf.getvalue())
 
 # %% ../nbs/12_pipeline.ipynb #ea311a2a
+TEACHERS = ('none', 'best', 'ensemble')  # what `modulenas-finetune --teacher` may learn from
+
+def parents_teacher(kb, # the run's knowledge base
+                    run: dict, # the finished run (from `read_run`)
+                    kind: str, # 'none', 'best' (the parent with the best validation score) or 'ensemble' (every parent the search started from)
+                    config, # the run's `EvalConfig` (a new task's parents know other classes: no teacher)
+                    device, # where the teacher runs
+                    data, # the run's splits: the teacher's own test accuracy is measured on the test split
+                   ) -> tuple:
+    "The `Teacher` made of the run's parents (None for 'none'), and what it is: members, validation scores, its own test accuracy (the ceiling a student can approach)."
+    if kind == 'none': return None, None
+    from modulenas.assemble import assemble
+    from modulenas.data import accuracy
+    zoo = run['pareto'].get('zoo', {})  # key -> parent name
+    if not zoo: _fail(f"--teacher {kind}: the search did not start from the parents (--no-zoo), so there is none to learn from")
+    if config.new_head: _fail(f"--teacher {kind}: the parents were trained on other classes than this task's")
+    scores = {name: (run['archive'].get(key) or {}).get('result', {}).get('score') or 0.0 for key, name in zoo.items()}
+    names = sorted(zoo.values()) if kind == 'ensemble' else [max(sorted(scores), key=lambda n: scores[n])]
+    members = [assemble(from_parent(kb, n), kb, device=device).eval() for n in names]
+    net = members[0] if len(members) == 1 else Ensemble(members).to(device).eval()
+    test = accuracy(net, data.test.to(device), net.mean, net.std, batch_size=config.batch_size or 250)
+    return Teacher(net), dict(kind=kind, members=names, val_scores={n: scores[n] for n in names}, test=test,
+                              weight=Teacher(net).weight, temperature=Teacher(net).temperature)
+
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   top_k: int = 3, # winners from the front of new networks
                   steps: int = 300, # fine-tuning steps for every network (batch `batch_size`)
@@ -293,10 +331,12 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   device=None, # default: the run's device
                   progress: bool = True, # show a progress bar over the networks
                   strategy: str | None = None, # whose front the winners come from (default: the run's first strategy)
+                  teacher: str = 'none', # learn from the parents too (`TEACHERS`): 'none', 'best' or 'ensemble'; the same teacher for every network
                  ) -> list[dict]:
     "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each (one process per run folder)."
     from modulenas.export import finetune_and_compare, load_network
     _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'))
+    if teacher not in TEACHERS: _fail(f"--teacher must be one of {', '.join(TEACHERS)}, not {teacher!r}")
     run = read_run(run_dir)
     with folder_lock(run_dir, 'run folder'):  # one process writes a run folder at a time
         kb, data, cfg, dev = setup_parts(run, device)
@@ -314,13 +354,15 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
             try: no_links(run_dir, path, 'run folder')  # nothing written elsewhere through a planted link
             except ValueError as e: _fail(str(e))
         settings = dict(steps=steps, lr=lr, batch_size=batch_size, seed=run['config']['search']['seed'])
+        kd, about = parents_teacher(kb, run, teacher, cfg, dev, data)
+        if kd is not None: settings |= dict(teacher=about)
         path = out/'results.json'
         old = json.loads(path.read_text()) if path.exists() else {}
         done = {r['key']: r for r in old.get('rows', [])} if old.get('settings') == settings else {}
         rows = []
         for cand in progress_bar(items, desc='fine-tune', unit='net', disable=not progress):
             if cand.key in done and (out/cand.name/'network.json').exists(): rows.append(done[cand.key]); continue
-            (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size,
+            (row,) = finetune_and_compare([cand], [], kb, data, steps=steps, lr=lr, batch_size=batch_size, teacher=kd,
                                           seed=settings['seed'], device=dev, config=cfg, export_dir=out, per_image=True)
             add_hits(out, {cand.key: row.pop('test_hits')})
             row.update(key=cand.key, zoo=cand.key in run['pareto'].get('zoo', {}), folder=str(out/cand.name))
@@ -638,11 +680,13 @@ def resume_cli(
         return _search_errors(resume_main, run_dir, workers, ray_address, plugins=_split(plugins))
     print(summary_text(_run_cli(go)))
 
-@command(groups={'which networks': ('top_k', 'strategy', 'no_zoo'), 'training': ('steps', 'lr', 'batch_size', 'device'),
+@command(groups={'which networks': ('top_k', 'strategy', 'no_zoo'), 'training': ('steps', 'lr', 'batch_size', 'teacher', 'device'),
                  'output': ('no_onnx',)},
-         examples=('modulenas-finetune runs/search', 'modulenas-finetune runs/search --top-k 5 --steps 2000 --device cuda'))
+         examples=('modulenas-finetune runs/search', 'modulenas-finetune runs/search --top-k 5 --steps 2000 --device cuda',
+                   'modulenas-finetune runs/search --teacher ensemble'))
 def finetune_cli(
     run_dir: str,  # a finished search run folder
+    teacher: str = 'none',  # learn from the parents too: none, best (the one of best validation score) or ensemble (every parent the search started from, logits averaged); every network gets the same teacher
     top_k: int = 3,  # winners taken from the front of new networks
     strategy: str = None,  # whose front (default: the run's first strategy)
     steps: int = 300,  # fine-tuning steps for every network
@@ -656,8 +700,11 @@ def finetune_cli(
     "Fine-tune the winners and the zoo networks with one budget; test accuracy table and exports in RUN/finetune."
     from modulenas.export import onnx_available
     rows = _run_cli(lambda: finetune_main(run_dir, top_k, steps, lr, batch_size, not no_zoo,
-                                          not no_onnx and onnx_available(), device, strategy=strategy))
+                                          not no_onnx and onnx_available(), device, strategy=strategy, teacher=teacher))
     print(finetune_table(rows))
+    if teacher != 'none':
+        kd = json.loads((Path(run_dir)/'finetune'/'results.json').read_text())['settings']['teacher']
+        print(f"teacher: {kd['kind']} of {', '.join(kd['members'])}, test accuracy {kd['test']:.4f} (the ceiling a student can approach)")
     print(f"results, exports and finetune.png in {Path(run_dir)/'finetune'}")
 
 @command(groups={'output': ('out', 'no_onnx')},

@@ -18,8 +18,8 @@ from .core import Record, amp_dtype, as_device, autocast, module_device
 from .data import ImageSet, net_normalization
 
 # %% auto #0
-__all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'Recipe', 'recipe_of',
-           'train_steps']
+__all__ = ['endless_batches', 'warmup_cosine', 'random_crop', 'distillation_loss', 'Renormalized', 'Ensemble', 'Teacher',
+           'Recipe', 'recipe_of', 'train_steps']
 
 # %% ../nbs/06a_train.ipynb #cc8cdc40
 def endless_batches(images: ImageSet, # the training images and labels
@@ -93,6 +93,34 @@ def _as_teacher(teacher: nn.Module, mean: Sequence[float], std: Sequence[float])
     "`teacher` in eval mode, wrapped to take inputs normalised with `mean`/`std` when its own normalisation differs."
     own = (tuple(getattr(teacher, 'mean', mean)), tuple(getattr(teacher, 'std', std)))
     return (teacher if own == (tuple(mean), tuple(std)) else Renormalized(teacher, mean, std)).eval()
+
+class Ensemble(nn.Module):
+    "Networks whose logits are averaged, each fed inputs normalised as the first expects (a teacher made of several parents)."
+    def __init__(self, members: Sequence[nn.Module], # networks with `mean` and `std` attributes and the same classes
+                ):
+        super().__init__()
+        if not members: raise ValueError("an ensemble needs at least one member")
+        self.mean, self.std = tuple(members[0].mean), tuple(members[0].std)
+        self.members = nn.ModuleList(_as_teacher(m, self.mean, self.std) for m in members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x).float() for m in self.members]).mean(0)
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Teacher:
+    "A network to learn from while training, and how much: cross-entropy plus a temperature-scaled KL term to its logits."
+    net: nn.Module                    # the teacher (one parent, or an `Ensemble` of them), its `mean`/`std` set
+    weight: float = 0.9               # share of the KL term; the cross-entropy gets the rest
+    temperature: float = 4.0          # softens both distributions
+
+    def __post_init__(self):
+        if not 0 <= self.weight <= 1: raise ValueError(f"Teacher.weight must be in [0, 1], not {self.weight!r}")
+        if not self.temperature > 0: raise ValueError(f"Teacher.temperature must be positive, not {self.temperature!r}")
+
+    def loss(self, label_smoothing: float = 0.0, # of the cross-entropy term
+            ) -> Callable:
+        "The loss `fn(logits, labels, teacher_logits)` this teacher trains with."
+        return distillation_loss(self.weight, self.temperature, label_smoothing)
 
 @dataclasses.dataclass(frozen=True)
 class Recipe(Record):

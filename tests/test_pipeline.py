@@ -162,6 +162,20 @@ def test_online_adaptation_on_a_new_task(kb, cli, tmp_path):
     assert any('@' in m for e in lines(run / 'evaluations.jsonl') for m in ids(e)), 'no candidate used an adapted module'
 
 
+def test_finetune_with_a_teacher(finished, cli, tmp_path):
+    "Every network learns from the same ensemble of the parents; the ensemble's own test accuracy is reported beside it."
+    import shutil
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    r = cli('modulenas-finetune', run, '--teacher', 'parents')
+    assert r.returncode == 2 and '--teacher must be one of none, best, ensemble' in r.stderr and not (run / 'finetune').exists()
+    r = cli('modulenas-finetune', run, '--steps', 2, '--top-k', 1, '--no-zoo', '--no-onnx', '--teacher', 'ensemble', timeout=900)
+    assert r.returncode == 0, r.stderr
+    kd = json.loads((run / 'finetune' / 'results.json').read_text())['settings']['teacher']
+    assert kd['kind'] == 'ensemble' and set(kd['members']) == {'resnet20', 'resnet32'} and 0.5 < kd['test'] <= 1, kd
+    assert f"teacher: ensemble of {', '.join(kd['members'])}, test accuracy {kd['test']:.4f}" in r.stdout
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

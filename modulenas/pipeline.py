@@ -92,6 +92,7 @@ def _screened(kb, evaluator, screen: dict | None, run_dir):
             save_predictor(predictor, path)
     return ScreenedEvaluator(evaluator, predictor, keep=screen['keep'])
 
+# %% ../nbs/12_pipeline.ipynb #fcfaef05
 def _check_dataset(dataset: str, data: str | None) -> None:
     "A `CLIError` for a `--dataset` name no loader knows (an image folder comes by `--data`)."
     if data is None and str(dataset).lower() not in DATASETS:
@@ -134,6 +135,7 @@ def _check_search_flags(strategies: str | None, pop_size: int | None, n_gen: int
     if pop_size and n_gen and pop_size * n_gen > MAX_CANDIDATES:
         _fail(f"--pop-size x --n-gen = {pop_size * n_gen:,} candidates per strategy: at most {MAX_CANDIDATES:,}")
 
+# %% ../nbs/12_pipeline.ipynb #ec054b97
 def search_config(spec: RunSpec, # the run's settings
                  ) -> SearchConfig:
     """The search's `SearchConfig` from `spec`, or a `CLIError` naming the flag of the first bad setting; loads the
@@ -159,6 +161,7 @@ def search_config(spec: RunSpec, # the run's settings
     _screen_setup(sc.predict_adapters, sc.predictor, b.workers, b.ray_address)  # screening settings that cannot work
     return cfg
 
+# %% ../nbs/12_pipeline.ipynb #c4cbc2f7
 def _check_same_treatment(run_dir, eval_cfg) -> None:
     "A `CLIError` when `run_dir` holds evaluations scored with other `EvalConfig` settings: one archive, one treatment."
     path, log = Path(run_dir)/'config.json', Path(run_dir)/'evaluations.jsonl'
@@ -198,6 +201,7 @@ def search_main(spec: RunSpec, # the run's settings: knowledge base, run folder,
     try: return search(run_dir, kb_obj, evaluator, cfg, extra=setup, progress=spec.progress)
     finally: getattr(evaluator, 'close', lambda: None)()
 
+# %% ../nbs/12_pipeline.ipynb #fee08902
 def resume_main(run_dir, # a search run folder
                 workers: int = 0, # evaluate on a local Ray cluster of this many workers
                 ray_address: str | None = None, # evaluate on the running Ray cluster at this address

@@ -322,8 +322,9 @@ def parents_teacher(kb, # the run's knowledge base
     members = [assemble(from_parent(kb, n), kb, device=device).eval() for n in names]
     net = members[0] if len(members) == 1 else Ensemble(members).to(device).eval()
     test = accuracy(net, data.test.to(device), net.mean, net.std, batch_size=config.batch_size or 250)
-    return Teacher(net), dict(kind=kind, members=names, val_scores={n: scores[n] for n in names}, test=test,
-                              weight=Teacher(net).weight, temperature=Teacher(net).temperature)
+    kd = Teacher(net)
+    return kd, dict(kind=kind, members=names, val_scores={n: scores[n] for n in names}, test=test,
+                    weight=kd.weight, temperature=kd.temperature)
 
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   top_k: int = 3, # winners from the front of new networks

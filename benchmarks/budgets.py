@@ -34,8 +34,8 @@ fine-tuning is kept (OUT/jobs.json, OUT/test_hits.npz). Compute is counted in st
 It needs torch-pruning (pip install torch-pruning, or the dev extra). On the 2-core CPU the defaults (four budgets,
 300 steps) take about six hours, estimated from the per-step and per-candidate times of the README's run:
     python benchmarks/budgets.py
-The README's run (one budget trained, 150 steps; about 70 minutes of search and training alone on the CPU):
-    python benchmarks/budgets.py --budgets 150k --steps 150 --results benchmarks/results/budgets.json
+The README's run (four budgets, 150 steps, 17,100 training steps; resumed over four sittings on the CPU):
+    python benchmarks/budgets.py --budgets 70k,150k,300k,500k --steps 150 --results benchmarks/results/budgets.json
 On a GPU:   python benchmarks/budgets.py --device cuda --steps 2000 --n-val 5000 --pop-size 40 --n-gen 25
 """
 from __future__ import annotations

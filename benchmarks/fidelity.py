@@ -18,7 +18,9 @@ Treatments: the same candidate scored after different adaptations to the calibra
 is chosen by measurement: acc_stitched (the former default, kept here as the reference: BatchNorm downstream of the
 first adapter, a classifier refit offered only to candidates with an adapter, `EvalConfig(head_for='adapted')`), acc_head_all (the refit offered to every candidate, no BatchNorm
 re-estimation), acc_bn_only (BatchNorm only), acc_both (both, for every candidate, parents included) and
-acc_both_more (both, on --calib-more calibration images). The treatment with the best tau on the mixtures and edits
+acc_both_down (both, then --downstream-steps of Adam that train the adapters alone so that what enters the head
+matches what the head's parent feeds it: `EvalConfig(downstream_steps=...)`) and acc_both_more (both, on
+--calib-more calibration images). The treatment with the best tau on the mixtures and edits
 is named, each compared with the reference by a paired bootstrap of the difference of taus. The package's default
 since is acc_both (`head_for='all'`): it ranks the mixtures and edits exactly as the reference does and treats
 parents like everyone else.
@@ -76,6 +78,7 @@ INHERITED = ('adapter_r2_mean', 'neg_seams', 'parent_acc_mean')  # baselines nat
 TREATMENTS = dict(head_all=dict(recalibrate='off', head_for='all'),   # classifier refit offered to all, no BatchNorm
                   bn_only=dict(fit_head=False),                      # BatchNorm downstream of the first seam only
                   both=dict(head_for='all'),                         # both, for every candidate, parents included
+                  both_down=dict(head_for='all'),                    # both, the adapters then trained to what the head expects (--downstream-steps)
                   both_more=dict(head_for='all'))                    # both, on --calib-more calibration images
 GROUPS = ('parent', 'family', 'lineage', 'within', 'edit')
 MIXTURES = ('family', 'lineage', 'within')
@@ -512,6 +515,7 @@ LABELS = dict(acc_raw='raw (modules chained as they are)', acc_stitched_nohead='
               acc_head_all='classifier refit offered to every network, no BatchNorm re-estimation',
               acc_bn_only='BatchNorm re-estimated downstream of the first adapter, no classifier refit',
               acc_both='both, for every network, parents included (the default since)', acc_both_more='both, on more calibration images',
+              acc_both_down='both, the adapters then trained so the head gets what its parent feeds it',
               params='parameter count', naswot='NASWOT (activation patterns)', synflow='synflow',
               adapter_r2_mean='mean R^2 of the fitted adapters', neg_seams='fewer seams (minus the number of joints between parents)',
               parent_acc_mean='mean raw accuracy of the source parents')
@@ -607,7 +611,7 @@ def _progress_line(i: int, n: int, row: dict, scores) -> str:
 def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, n_edits=12, steps=200, batch=128, lr=0.02,
          optimizer='sgd', warmup=0.1, clip_grad=2.0, refine_steps=(10, 20, 30, 50), refine_lr=1e-3, refine_bn='batch',
          n_calib=1000, calib_more=4000, n_val=2000, proxy_batch=64, strong_steps=2000, n_strong=12, draws=2000, device='cpu',
-         seed=0, threads=None, out='runs/fidelity.json', png='runs/fidelity.png', protocol='test-half'):
+         seed=0, threads=None, downstream_steps=30, out='runs/fidelity.json', png='runs/fidelity.png', protocol='test-half'):
     "Cheap scores, training-free proxies and fine-tuned accuracy of the candidate pool, and how well they agree."
     if threads: torch.set_num_threads(threads)
     dev = as_device(device)
@@ -616,8 +620,9 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, n_edits
     if not 2 <= proxy_batch <= n_calib: raise SystemExit('error: --proxy-batch must be between 2 and --n-calib')
     scores = score_names(refine_steps)
     if calib_more < n_calib: raise SystemExit('error: --calib-more must be at least --n-calib')
+    if downstream_steps < 1: raise SystemExit('error: --downstream-steps must be positive')
     args = dict(kb=kb, models=models, n_family=n_family, n_lineage=n_lineage, n_within=n_within, n_edits=n_edits,
-                calib_more=calib_more, strong_steps=strong_steps, n_strong=n_strong, steps=steps,
+                calib_more=calib_more, downstream_steps=downstream_steps, strong_steps=strong_steps, n_strong=n_strong, steps=steps,
                 batch=batch, lr=lr, optimizer=optimizer, warmup=warmup, clip_grad=clip_grad,
                 refine_steps=list(refine_steps), refine_lr=refine_lr, refine_bn=refine_bn, n_calib=n_calib,
                 n_val=n_val, proxy_batch=proxy_batch, device=device, seed=seed, protocol=protocol)
@@ -632,7 +637,8 @@ def main(kb='runs/kb', models='*', n_family=12, n_lineage=6, n_within=5, n_edits
                           head_for='adapted')  # the reference the treatments are compared with (the former default)
     ev = Evaluator(knowledge, data, base_cfg, dev)
     treated = {t: Evaluator(knowledge, data, dataclasses.replace(base_cfg, keep_adapters=False, **kw,
-                                                                 **(dict(n_calib=calib_more) if t == 'both_more' else {})), dev)
+                                                                 **(dict(n_calib=calib_more) if t == 'both_more' else {}),
+                                                                 **(dict(downstream_steps=downstream_steps) if t == 'both_down' else {})), dev)
                for t, kw in TREATMENTS.items()}
     others = sorted((c for c in cands if groups[c.key] != 'parent'), key=lambda c: c.key)
     strong_keys = {others[i].key for i in np.random.default_rng([seed, 7]).permutation(len(others))[:n_strong]} if strong_steps else set()
@@ -717,6 +723,7 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--refine-bn', type=str, default='batch', help="BatchNorm during refinement: batch or frozen")
     ap.add_argument('--n-calib', type=int, default=1000, help='calibration images')
     ap.add_argument('--calib-more', type=int, default=4000, help="calibration images of the treatment 'both_more'")
+    ap.add_argument('--downstream-steps', type=int, default=30, help="steps training the adapters to what the head expects, treatment 'both_down'")
     ap.add_argument('--strong-steps', type=int, default=2000, help='fine-tuning steps of the stronger truth (0: none)')
     ap.add_argument('--n-strong', type=int, default=12, help='candidates (mixtures and edits, drawn by the seed) given the stronger truth')
     ap.add_argument('--n-val', type=int, default=2000, help='validation images')

@@ -7,7 +7,7 @@ Docs: https://modulenas.github.io/modulenas/assemble.html.md"""
 
 # %% ../nbs/07_assemble.ipynb #e08b3078
 from __future__ import annotations
-import collections, copy, dataclasses, functools
+import collections, copy, dataclasses, functools, types
 from typing import Sequence
 
 import torch
@@ -20,11 +20,11 @@ from .train import Recipe, recipe_of, train_steps
 from .arch import Candidate, Slot, plan, needs_adapter
 
 # %% auto #0
-__all__ = ['ADAPTER_METHOD', 'REFINE', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions', 'adapter_inputs',
-           'AssembledNet', 'ModulePool', 'parent_normalization', 'assemble', 'recalibrate_bn', 'images_key',
-           'TeacherCache', 'AdapterFit', 'fit_adapters', 'adapter_context', 'keep_adapters', 'ClassifierFit',
-           'classifier_inputs', 'fit_classifier', 'resize_classifier', 'refinable_parameters', 'refine',
-           'needs_adapter']
+__all__ = ['ADAPTER_METHOD', 'REFINE', 'DOWNSTREAM', 'Adapter', 'NormalEquations', 'sample_positions', 'gather_positions',
+           'adapter_inputs', 'AssembledNet', 'ModulePool', 'parent_normalization', 'assemble', 'recalibrate_bn',
+           'images_key', 'TeacherCache', 'AdapterFit', 'fit_adapters', 'adapter_context', 'keep_adapters',
+           'ClassifierFit', 'classifier_inputs', 'fit_classifier', 'resize_classifier', 'refinable_parameters',
+           'refine', 'Body', 'fit_downstream', 'needs_adapter']
 
 # %% ../nbs/07_assemble.ipynb #f99c92b8
 _all_ = ['needs_adapter']
@@ -585,3 +585,38 @@ def refine(net: nn.Module,  # assembled network, trained in place
     trainable = refinable_parameters(net)
     r = dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
     return train_steps(net, train_set, trainable, torch.optim.Adam(trainable, lr=r.lr), r, callback=callback, mode=mode)
+
+# %% ../nbs/07_assemble.ipynb #8f325dc2
+class Body(nn.Module):
+    "What an assembled network feeds its head (its penultimate features), with the network's input normalisation."
+    def __init__(self, net: AssembledNet, # the network (shared, not copied)
+                ):
+        super().__init__()
+        self.net, self.mean, self.std = net, net.mean, net.std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.net
+        for adapter, module in zip(n.adapters[:-1], n.slots[:-1]): x = module(adapter(x))
+        return n.adapters[-1](x)
+
+DOWNSTREAM = Recipe(steps=0, lr=1e-3, clip_grad=None, flip=False, crop=0)  # fixed images: the targets are per image and pixel
+
+def fit_downstream(net: AssembledNet, # an assembled network with fitted adapters, trained in place (adapters only)
+                   teacher_cache: TeacherCache, # the parents' features on the calibration images (the head's cut point is the target)
+                   steps: int, # optimisation steps (0: nothing changes)
+                   recipe: Recipe = DOWNSTREAM, # batch, seed, precision; Adam at its `lr`, constant
+                   **changes, # fields of `recipe` to change, e.g. lr=3e-3, batch_size=64
+                  ) -> list[float]:
+    "Train only the adapters of `net` so that its head's input matches what the head's parent feeds it; the loss of every step."
+    params = list(net.adapters.parameters())
+    if steps <= 0 or not net.adapter_slots: return []
+    head = net.plan[-1]
+    target = teacher_cache.get(head.parent, head.position)  # (N, P, C) at the sampled pixels
+    scale = target.float().var().clamp_min(1e-12)
+    def loss(feats: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        got = feats[:, None, :] if feats.dim() == 2 else gather_positions(feats, teacher_cache.positions(*feats.shape[-2:])[idx])
+        return (got - target[idx].to(got)).pow(2).mean() / scale
+    images = types.SimpleNamespace(images=teacher_cache.images, labels=torch.arange(len(teacher_cache.images), device=teacher_cache.device))
+    r = recipe_of(recipe, changes | dict(steps=steps))
+    r = dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
+    return train_steps(Body(net), images, params, torch.optim.Adam(params, lr=r.lr), r, loss_fn=loss, mode=lambda m: m.eval())

@@ -21,7 +21,7 @@ from .data import DataSplits, ImageSet, accuracy, net_normalization
 from .train import Recipe, Teacher, recipe_of, train_steps, warmup_cosine
 from .scores import ScoreInputs, compute_scores, get_score
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
-from .assemble import (assemble, fit_adapters, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
+from .assemble import (assemble, fit_adapters, fit_downstream, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
                                  TeacherCache, images_key, resize_classifier)
 
 # %% auto #0
@@ -45,6 +45,7 @@ class EvalConfig(Record):
     latency_repeats: int = 10           # timed repeats (the median is reported); 0 skips latency
     latency_warmup: int = 3             # untimed repeats before timing
     ridge: float = 1e-3                 # ridge penalty of the closed-form adapter fit
+    downstream_steps: int = 0           # then steps training the adapters only, so what enters the head matches what its parent feeds it (`fit_downstream`; 0: off). Adapters so trained are not kept
     positions_per_image: int = 64       # spatial positions per image kept by the teacher cache
     recalibrate: str = 'downstream'     # BatchNorm re-estimation: 'downstream' of the first adapter, 'all' or 'off'
     fit_head: bool = True               # offer the classifier a closed-form refit on the calibration images (kept if it cross-validates better)
@@ -72,6 +73,8 @@ def resolve_config(config: EvalConfig, # how candidates are scored (`None` field
         raise ValueError(f"EvalConfig.head_for must be 'adapted' or 'all', got {config.head_for!r}")
     if config.refine_bn not in ('batch', 'frozen'):
         raise ValueError(f"EvalConfig.refine_bn must be 'batch' or 'frozen', got {config.refine_bn!r}")
+    if isinstance(config.downstream_steps, bool) or not isinstance(config.downstream_steps, int) or config.downstream_steps < 0:
+        raise ValueError(f"EvalConfig.downstream_steps must be a whole number, 0 or more, got {config.downstream_steps!r}")
     for name in config.extra_scores: get_score(name)  # an unknown score fails before any work
     cuda = as_device(device).type == 'cuda'
     return dataclasses.replace(config,
@@ -292,6 +295,10 @@ def stitch(net: nn.Module, # an assembled network (`AssembledNet`), changed in p
             kept = {k: v.clone() for k, v in upstream.state_dict().items()}
             recalibrate_bn(net, calib.images, batch_size=config.batch_size, amp=amp, channels_last=config.channels_last)
             upstream.load_state_dict(kept)
+    if config.downstream_steps and net.adapter_slots:
+        with _timed(stage_s, 'downstream', device):
+            fit_downstream(net, teacher_cache, config.downstream_steps, batch_size=config.refine_batch, seed=config.seed,
+                           amp=amp, channels_last=config.channels_last)
     head = None
     if config.new_head:  # the parents' classifiers mean nothing here: a new one, fitted on the calibration images, always
         with _timed(stage_s, 'head', device):
@@ -350,7 +357,7 @@ def evaluate(candidate: Candidate, # the network to score
         if cfg.raw:
             with _timed(stage_s, 'raw', device): acc['raw'] = accuracy(net, val, **run)
         fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
-        if cfg.keep_adapters and fit: _keep(kb, net, fit, teacher_cache, cfg.ridge)
+        if cfg.keep_adapters and fit and not cfg.downstream_steps: _keep(kb, net, fit, teacher_cache, cfg.ridge)  # closed-form fits only
         if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None or (head is not None and head.refit):
             with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network

@@ -142,7 +142,8 @@ def search_config(spec: RunSpec, # the run's settings
     plug-ins `spec` names and nothing else (no knowledge base, no data), so every command checks its settings first."""
     t, s, sc, a, b = spec.task, spec.search, spec.scoring, spec.adapt, spec.backend
     _check_numbers(pop_size=(s.pop_size, 'count'), n_gen=(s.n_gen, 'count'), seed=(s.seed, 'seed'), n_calib=(t.n_calib, 'count'),
-                   n_val=(t.n_val, 'count'), refine_steps=(sc.refine_steps, 'steps'), max_params=(s.max_params, 'positive'),
+                   n_val=(t.n_val, 'count'), refine_steps=(sc.refine_steps, 'steps'),
+                   downstream_steps=(sc.downstream_steps, 'steps'), max_params=(s.max_params, 'positive'),
                    max_flops=(s.max_flops, 'positive'), max_latency_ms=(s.max_latency_ms, 'positive'), workers=(b.workers, 'steps'),
                    adapt_every=(a.adapt_every, 'steps'), adapt_modules=(a.adapt_modules, 'count'),
                    adapt_steps=(a.adapt_steps, 'count'), adapt_lr=(a.adapt_lr, 'positive'))
@@ -183,7 +184,8 @@ def search_main(spec: RunSpec, # the run's settings: knowledge base, run folder,
     device = str(usable_device(sc.device))
     screen = _screen_setup(sc.predict_adapters, sc.predictor, b.workers, b.ray_address)
     task = _task(kb, t.dataset, t.data, t.protocol)
-    eval_cfg = EvalConfig(n_calib=t.n_calib, refine_steps=sc.refine_steps, raw=False,  # the raw score is never ranked on
+    eval_cfg = EvalConfig(n_calib=t.n_calib, refine_steps=sc.refine_steps, downstream_steps=sc.downstream_steps,
+                          raw=False,  # the raw score is never ranked on
                           latency_repeats=10 if 'latency' in cfg.objectives else 0, new_head=task['new'])
     _check_out_folder(run_dir, '--run-dir', ours=RUN_FILES, what='search run')
     _check_same_treatment(run_dir, eval_cfg)

@@ -96,6 +96,7 @@ class ScoringSpec(Record):
     "How each candidate is scored (the rest of `modulenas.evaluate.EvalConfig` keeps its defaults)."
     title: ClassVar[str] = 'evaluation'
     refine_steps: int = 0             # refinement steps per candidate (0: the stitched score)
+    downstream_steps: int = 0         # steps training each candidate's adapters so what enters its head matches what the head's parent feeds it (0: closed-form fits only)
     device: str | None = None         # evaluation device (None: CUDA when available)
     predict_adapters: float = 0.0     # screen each batch with predicted adapters and fit only this share of it (0: off)
     predictor: str = 'closed-form'    # with predict_adapters: closed-form (from feature statistics) or trained (on kept adapters)

@@ -47,6 +47,7 @@ def cases(kb: str, d: Path) -> list[tuple[list, str]]:
         (s + ['--n-calib', 0], '--n-calib must be'),
         (s + ['--n-val', -5], '--n-val must be'),
         (s + ['--refine-steps', -1], '--refine-steps must be a whole number of at least 0'),
+        (s + ['--downstream-steps', -1], '--downstream-steps must be a whole number of at least 0'),
         (s + ['--seed', -1], '--seed must be'),
         (s + ['--max-params', -5], '--max-params must be a positive number'),
         (s + ['--max-flops', 0], '--max-flops must be'),

@@ -81,7 +81,7 @@ def test_fidelity(tmp_path, kb_dir):
     out, png = tmp_path / 'fid.json', tmp_path / 'fid.png'
     args = ['--kb', kb_dir.with_name('kb_mixed'), '--models', MIXED, '--n-family', 1, '--n-lineage', 1, '--n-within', 1,
             '--n-edits', 3, '--steps', 2, '--n-calib', 64, '--calib-more', 96, '--n-val', 128, '--refine-steps', '1,2',
-            '--strong-steps', 3, '--n-strong', 2, '--threads', 1, '--out', out, '--png', png]
+            '--strong-steps', 3, '--n-strong', 2, '--downstream-steps', 2, '--threads', 1, '--out', out, '--png', png]
     r = run_script('fidelity.py', *args)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
@@ -104,8 +104,8 @@ def test_fidelity(tmp_path, kb_dir):
     for row in rows.values():
         assert row['error'] is None and math.isfinite(row['naswot']) and row['synflow'] > 0
         assert row['naswot_s'] > 0 and row['synflow_s'] > 0 and 0 <= row['acc_finetuned'] <= 1
-    scores = {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_more',
-              'acc_refined_1', 'acc_refined_2', 'params', 'naswot', 'synflow', 'adapter_r2_mean', 'neg_seams', 'parent_acc_mean'}
+    scores = {'acc_raw', 'acc_stitched_nohead', 'acc_stitched', 'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_down',
+              'acc_both_more', 'acc_refined_1', 'acc_refined_2', 'params', 'naswot', 'synflow', 'adapter_r2_mean', 'neg_seams', 'parent_acc_mean'}
     for key in ('kendall_tau', 'tau_ci95', 'top5_recall', 'kendall_tau_mixtures', 'tau_ci95_mixtures',
                 'top5_recall_mixtures'):
         assert set(report[key]) == scores, key
@@ -128,7 +128,8 @@ def test_fidelity(tmp_path, kb_dir):
     assert all(row['group'] != 'parent' for row in rows.values() if row['acc_finetuned_strong'] is not None)
     assert 'acc_finetuned' in report['strong']['kendall_tau']  # the 200-step truth against the stronger one
     t = report['treatment']
-    assert t['best'] in t['taus'] and {d['a'] for d in t['against_default']} == {'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_more', 'acc_raw'}
+    assert t['best'] in t['taus'] and {d['a'] for d in t['against_default']} == {'acc_head_all', 'acc_bn_only', 'acc_both', 'acc_both_down',
+                                                                       'acc_both_more', 'acc_raw'}
     for d in t['against_default']:
         if math.isfinite(d['diff']): assert d['ci'][0] <= d['ci'][1] and 0 <= d['p'] <= 1
     assert 'treatment ranking the mixtures and edits best' in r.stdout

@@ -563,6 +563,11 @@ def refinable_parameters(net: nn.Module, # an assembled network (or any network 
 # %% ../nbs/07_assemble.ipynb #5b7fb4f4
 REFINE = Recipe(steps=0, lr=1e-3, clip_grad=None)  # refinement's recipe: Adam at a constant 1e-3, flips, no clipping
 
+def _recipe_for(net: nn.Module, recipe: Recipe, changes: dict) -> Recipe:
+    "`recipe` with `changes`, its memory format (None) taken from how `net`'s weights are stored."
+    r = recipe_of(recipe, changes)
+    return dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
+
 def refine(net: nn.Module,  # assembled network, trained in place
            train_set,  # training images: `.images` (N, C, H, W) uint8 and `.labels` (N,) int64
            steps: int,  # optimisation steps
@@ -574,7 +579,7 @@ def refine(net: nn.Module,  # assembled network, trained in place
           ) -> list[float]:
     "Train only adapters, BatchNorm affine parameters and the classifier of `net`; the loss of every step."
     if bn_stats not in ('batch', 'frozen'): raise ValueError(f"bn_stats must be 'batch' or 'frozen', got {bn_stats!r}")
-    r = recipe_of(recipe, changes | dict(steps=steps))
+    r = _recipe_for(net, recipe, changes | dict(steps=steps))
     device = module_device(net) if device is None else as_device(device)
     net.to(device)
     def mode(m: nn.Module):
@@ -583,7 +588,6 @@ def refine(net: nn.Module,  # assembled network, trained in place
             for b in m.modules():
                 if isinstance(b, _BN): b.eval()
     trainable = refinable_parameters(net)
-    r = dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
     return train_steps(net, train_set, trainable, torch.optim.Adam(trainable, lr=r.lr), r, callback=callback, mode=mode)
 
 # %% ../nbs/07_assemble.ipynb #8f325dc2
@@ -608,8 +612,8 @@ def fit_downstream(net: AssembledNet, # an assembled network with fitted adapter
                    **changes, # fields of `recipe` to change, e.g. lr=3e-3, batch_size=64
                   ) -> list[float]:
     "Train only the adapters of `net` so that its head's input matches what the head's parent feeds it; the loss of every step."
-    params = list(net.adapters.parameters())
     if steps <= 0 or not net.adapter_slots: return []
+    params = list(net.adapters.parameters())
     head = net.plan[-1]
     target = teacher_cache.get(head.parent, head.position)  # (N, P, C) at the sampled pixels
     scale = target.float().var().clamp_min(1e-12)
@@ -617,6 +621,5 @@ def fit_downstream(net: AssembledNet, # an assembled network with fitted adapter
         got = feats[:, None, :] if feats.dim() == 2 else gather_positions(feats, teacher_cache.positions(*feats.shape[-2:])[idx])
         return (got - target[idx].to(got)).pow(2).mean() / scale
     images = types.SimpleNamespace(images=teacher_cache.images, labels=torch.arange(len(teacher_cache.images), device=teacher_cache.device))
-    r = recipe_of(recipe, changes | dict(steps=steps))
-    r = dataclasses.replace(r, channels_last=_is_channels_last(net) if r.channels_last is None else r.channels_last)
+    r = _recipe_for(net, recipe, changes | dict(steps=steps))
     return train_steps(Body(net), images, params, torch.optim.Adam(params, lr=r.lr), r, loss_fn=loss, mode=lambda m: m.eval())

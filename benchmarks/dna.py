@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Block-wise ranking (the `dna` strategy, `modulenas.dna`) measured on the honest protocol, in two parts.
+"""Block-wise ranking (the `dna` strategy, `modulenas.strategies.dna`) measured on the honest protocol, in two parts.
 
 1. Fidelity. On the candidate pool of benchmarks/fidelity.py (its results file holds every candidate with its
-   accuracy after fine-tuning every weight), the summed block score of each candidate (`modulenas.dna.block_score`:
+   accuracy after fine-tuning every weight), the summed block score of each candidate (`modulenas.strategies.dna.block_score`:
    its modules lined up with the blocks of the teacher they match best, negated so that higher is better) is ranked
    against the fine-tuned accuracy: Kendall's tau with a bootstrap 95% interval, next to the whole-network stitched
    score the search uses and the parameter count, all on the candidates that line up with a teacher (a mixture
@@ -31,7 +31,7 @@ from modulenas.arch import Candidate
 from modulenas.kb import KnowledgeBase
 from modulenas.evaluate import EvalConfig, Evaluator, zoo_candidates
 from modulenas.search import SearchConfig, search, search_space
-from modulenas.dna import DNAStrategy, block_score, score_blocks
+from modulenas.strategies.dna import DNAStrategy, block_score, score_blocks
 
 from _common import add_search_args, pool_parser, side_by_side_rows, write_report
 from fidelity import fidelity_stats, summary_rows

@@ -21,7 +21,7 @@ from modulenas.core import atomic_write_bytes, render_table
 from modulenas.export import finetune_and_compare
 from modulenas.kb import module_id
 from modulenas.pipeline import setup_parts, add_hits, read_hits, read_run
-from modulenas.splice import seams
+from modulenas.strategies.splice import seams
 
 from _common import Formatter, paired_differences
 from vs_parents import _hits_id, comparison_table

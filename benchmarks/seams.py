@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Seams against validation accuracy, side by side for search runs.
 
-A seam is a place where a candidate's module is followed by one cut from another parent (`modulenas.splice.seams`);
+A seam is a place where a candidate's module is followed by one cut from another parent (`modulenas.strategies.splice.seams`);
 each is a stitching adapter fitted on a few calibration images. For each run folder this prints, over its first
 `--first` evaluations (all when 0, so that runs of different lengths compare at one budget): the validation
 hypervolume of error and parameters (one set of scales for all runs, with and without the parents), the best
@@ -19,7 +19,7 @@ import numpy as np
 from modulenas.arch import Candidate
 from modulenas.core import render_table
 from modulenas.search import Archive
-from modulenas.splice import seams
+from modulenas.strategies.splice import seams
 
 from _common import Formatter, best_under, side_by_side_rows, write_report
 

@@ -455,7 +455,7 @@ class Evaluator:
 class EvaluatorProtocol(Protocol):
     """What every evaluator offers: `evaluate` and `evaluate_many`, both returning `EvalResult`s. Optional members,
     used where present: `data_fingerprint` and `train_fingerprint` (what a run is bound to), `adapt` (online
-    adaptation, `modulenas.adapt`), `close()` (release workers), `teacher_cache` (per-block scores, `modulenas.dna`)."""
+    adaptation, `modulenas.adapt`), `close()` (release workers), `teacher_cache` (per-block scores, `modulenas.strategies.dna`)."""
     def evaluate(self, candidate: Candidate, # the candidate to score
                  raise_errors: bool = True, # raise a failure instead of recording it in `EvalResult.error`
                 ) -> EvalResult: ...

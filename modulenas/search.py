@@ -427,6 +427,9 @@ class Strategy:
         self.kb = kb if isinstance(kb, RecordCache) else RecordCache(kb)  # module records read once per run
         self.seeds = [np.asarray(s, dtype=int) for s in seeds]  # genomes to start from (the parents)
         self.fallback = np.asarray(fallback if fallback is not None else self.seeds[0], dtype=int)  # a valid genome
+        self.setup()
+    def setup(self) -> None:
+        "Build what the strategy needs from `space`, `config`, `options`, `kb`, `seeds` and `fallback` (all set by now): override this, not `__init__`."
     def ask(self) -> list:
         "The next batch of genomes (sequences of ints); empty when there is nothing more to try."
         raise NotImplementedError
@@ -450,7 +453,7 @@ class Strategy:
 
 # %% ../nbs/09_search.ipynb #e775f159
 STRATEGIES: dict[str, type] = {}  # name -> strategy class, filled by `register_strategy`
-BUILTIN_STRATEGIES = ('modulenas.nsga2', 'modulenas.random_search', 'modulenas.splice', 'modulenas.dna', 'modulenas.growth', 'modulenas.surrogate')  # modules whose import registers the built-ins
+BUILTIN_STRATEGIES = ('modulenas.strategies.nsga2', 'modulenas.strategies.random_search', 'modulenas.strategies.splice', 'modulenas.strategies.dna', 'modulenas.strategies.growth', 'modulenas.strategies.surrogate')  # modules whose import registers the built-ins
 ENTRY_POINT_GROUP = 'modulenas.strategies'  # where installed packages declare their strategies
 
 def register_strategy(cls: type) -> type:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses, math, time
 from .arch import plan
 from .evaluate import EvalResult
+import torch
+from torch import nn
+from .decompose import decompose
 
 # %% auto #0
-__all__ = ['Rec', 'ToyKB', 'ToyEvaluator', 'toy_setup']
+__all__ = ['Rec', 'ToyKB', 'ToyEvaluator', 'toy_setup', 'TinyBlock', 'tiny_net', 'add_net']
 
 # %% ../nbs/08b_testing.ipynb #bcc1adc6
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +82,8 @@ class ToyEvaluator:
         "`modulenas.adapt`'s `Evaluator.adapt` without training: each module gets a version named after `seed`."
         return {m: self.kb.add_version(m, f'v{seed}') for m in modules} | dict(loss=[1.0, 0.5], seconds=0.0)
     def block_scores(self, space, teacher):
-        "Block scores (see `modulenas.dna`) from the layout: 0 for the teacher's own block, more the further the widths are."
-        from .dna import BlockScore, option_cost, block_options, teacher_blocks
+        "Block scores (see `modulenas.strategies.dna`) from the layout: 0 for the teacher's own block, more the further the widths are."
+        from .strategies.dna import BlockScore, option_cost, block_options, teacher_blocks
         def error(block, mid):
             if mid == block.id: return 0.0
             if mid is None: return 0.5
@@ -102,3 +105,36 @@ def toy_setup(setup: dict, # a search setup; only its `delay` is read (seconds p
     "The `ToyKB` and a `ToyEvaluator` (with the setup's `delay`, seconds per evaluation): a `factory` for `build_from_setup`."
     kb = ToyKB()
     return kb, ToyEvaluator(kb, delay=setup.get('delay', 0.0))
+
+# %% ../nbs/08b_testing.ipynb #c305fdb7
+class TinyBlock(nn.Module):
+    "A residual block: 3x3 convolution, BatchNorm and a shortcut (a 1x1 convolution where the shape changes)."
+    def __init__(self, cin: int, # input channels
+                 cout: int, # output channels
+                 stride: int = 1, # 2 halves the resolution
+                ):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+        self.short = nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 or cin != cout else nn.Identity()
+    def forward(self, x): return torch.relu(self.bn(self.conv(x)) + self.short(x))
+
+def tiny_net(width: int = 8, # channels of the first stage (the second has twice as many)
+             seed: int = 0, # seed of the weights and BatchNorm statistics
+            ) -> nn.Module:
+    "A small CIFAR-shaped network with randomised BatchNorm statistics, in eval mode."
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()),
+                        TinyBlock(width, width), TinyBlock(width, 2 * width, 2),
+                        nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10)))
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d): m.running_mean.uniform_(-.5, .5); m.running_var.uniform_(.5, 2); m.weight.data.uniform_(.5, 1.5)
+    return net.eval()
+
+def add_net(kb, # a `modulenas.kb.KnowledgeBase`
+            name: str, # the network's name in it
+            net: nn.Module, # the network
+            granularity: str = 'block', # 'cut', 'block' or 'stage' (see `decompose`)
+            **kw, # passed to `KnowledgeBase.add_pieces` (metrics, meta, replace)
+           ) -> list:
+    "Cut `net` and store its modules under `name` (what `modulenas.ingest`'s `add_model` does, in one line)."
+    return kb.add_pieces(name, decompose(net, granularity, name=name), granularity, **kw)

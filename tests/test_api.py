@@ -17,19 +17,23 @@ def test_import_is_cheap_and_unknown_names_fail_clearly():
     assert r.returncode == 1 and "has no attribute 'nothing'" in r.stderr
 
 
-def test_package_docstring_names_every_module():
+def _module_names():
+    "Every public module of the package, subpackages included, by its dotted name."
     import pkgutil
-    names = {m.name for m in pkgutil.iter_modules(modulenas.__path__) if not m.name.startswith('_')}
-    assert {n for n in names if f'modulenas.{n}`' not in modulenas.__doc__} == set()
+    return {m.name for m in pkgutil.walk_packages(modulenas.__path__, 'modulenas.')
+            if not m.name.rsplit('.', 1)[-1].startswith('_')}
+
+
+def test_package_docstring_names_every_module():
+    doc = modulenas.__doc__ + ''.join(__import__(n, fromlist=['_']).__doc__ or '' for n in _module_names() if n.count('.') == 1)
+    assert {n for n in _module_names() if f'{n}`' not in doc} == set()
 
 
 def test_readme_layout_has_a_row_per_module():
     "The README's table of what is in the package names every module, so the layout a newcomer reads is the real one."
-    import pkgutil
     from pathlib import Path
     text = (Path(__file__).resolve().parents[1] / 'README.md').read_text()
-    names = {m.name for m in pkgutil.iter_modules(modulenas.__path__) if not m.name.startswith('_')}
-    assert {n for n in names if f'| `modulenas.{n}` |' not in text} == set()
+    assert {n for n in _module_names() if f'| `{n}` |' not in text} == set()
 
 
 def test_every_evaluator_satisfies_the_protocol():
@@ -46,20 +50,23 @@ def test_no_import_cycle():
     "No module of the package imports, at any depth and at any point (lazy imports too), a module that imports it back."
     import ast, pathlib
     root = pathlib.Path(modulenas.__file__).parent
+    def name(f):  # modulenas/strategies/growth.py -> modulenas.strategies.growth; a package's __init__ is the package
+        parts = ['modulenas', *f.relative_to(root).with_suffix('').parts]
+        return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+    files = {name(f): f for f in root.rglob('*.py') if f.name == '__init__.py' or not f.name.startswith('_')}
     graph = {}
-    for f in root.glob('*.py'):
-        if f.name.startswith('_'): continue
+    for mod, f in files.items():
+        package = mod if f.name == '__init__.py' else mod.rsplit('.', 1)[0]
         deps = set()
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                mod = node.module if node.level == 0 else f'modulenas.{node.module}'
-                if node.level and node.module is None: continue
-                deps.add(mod)
-                deps.update(f'{mod}.{a.name}' for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level:  # from . import x
-                deps.update(f'modulenas.{a.name}' for a in node.names)
+            if isinstance(node, ast.ImportFrom):
+                base = (node.module or '') if node.level == 0 else '.'.join(
+                    [*package.split('.')[:len(package.split('.')) - node.level + 1], *([node.module] if node.module else [])])
+                deps.add(base)
+                deps.update(f'{base}.{a.name}' for a in node.names)
             elif isinstance(node, ast.Import): deps.update(a.name for a in node.names)
-        graph[f'modulenas.{f.stem}'] = {d for d in deps if d in {f'modulenas.{g.stem}' for g in root.glob('*.py')}} - {f'modulenas.{f.stem}'}
+        graph[mod] = {d for d in deps if d in files} - {mod, 'modulenas'}
+    assert graph['modulenas.strategies.growth'] >= {'modulenas.search', 'modulenas.strategies.nsga2'}  # relative imports resolved
     def reach(start):
         seen, todo = set(), [start]
         while todo:

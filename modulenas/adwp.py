@@ -448,7 +448,9 @@ class ScreenedEvaluator:
                        channels_last=cfg.channels_last)  # as the evaluator scores
         return acc, n
 
-    def evaluate(self, candidate: Candidate, raise_errors: bool = True) -> EvalResult:
+    def evaluate(self, candidate: Candidate, # the candidate to score
+                 raise_errors: bool = True, # raise a failure instead of recording it in `EvalResult.error`
+                ) -> EvalResult:
         "The full evaluation of `candidate` (no screening)."
         return self.evaluator.evaluate(candidate, raise_errors)
 

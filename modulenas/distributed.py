@@ -93,7 +93,9 @@ class RayEvaluator:
                 done += 1
         return out
 
-    def evaluate(self, candidate: Candidate, raise_errors: bool = True):
+    def evaluate(self, candidate: Candidate, # the candidate to score
+                 raise_errors: bool = True, # raise a failure instead of recording it in `EvalResult.error`
+                ):
         "The `EvalResult` of one candidate."
         return self.evaluate_many([candidate], raise_errors)[0]
 

@@ -415,7 +415,9 @@ class Evaluator:
         self.pool = ModulePool(kb, self.device)
         self.results: dict[str, EvalResult] | None = {} if cache else None
 
-    def evaluate(self, candidate: Candidate, raise_errors: bool = True) -> EvalResult:
+    def evaluate(self, candidate: Candidate, # the candidate to score
+                 raise_errors: bool = True, # raise a failure instead of recording it in `EvalResult.error`
+                ) -> EvalResult:
         "The `EvalResult` of `candidate` (from the cache when it was scored before)."
         if self.results is not None and candidate.key in self.results: return self.results[candidate.key]
         res = evaluate(candidate, self.kb, self.data, self.config, self.device, self.teacher_cache, raise_errors, self.pool)

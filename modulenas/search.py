@@ -433,17 +433,22 @@ class Strategy:
     def ask(self) -> list:
         "The next batch of genomes (sequences of ints); empty when there is nothing more to try."
         raise NotImplementedError
-    def tell(self, genomes: list, records: list[dict]) -> None:
+    def tell(self, genomes: list, # the genomes asked for, in order
+             records: list[dict], # their archive records (`key`, `F`, `G`, `result`), in the same order
+            ) -> None:
         "The archive records (`key`, `F`, `G`, `result`) of `genomes`, in order."
     def state(self) -> dict:
         "The whole state as plain JSON data (stored with sorted dict keys: keep anything whose order matters in lists)."
         return {}
-    def load(self, state: dict) -> None:
+    def load(self, state: dict, # what `state()` returned, read back from the checkpoint
+            ) -> None:
         "Continue from a `state()`."
-    def repair(self, genome) -> np.ndarray:
+    def repair(self, genome, # a genome of the search space (a sequence of ints), possibly invalid
+              ) -> np.ndarray:
         "The canonical genome of a valid candidate nearest `genome` (see `repair_genome`)."
         return repair_genome(genome, self.space, self.kb, self.fallback)
-    def key(self, genome) -> str:
+    def key(self, genome, # a genome of the search space (a sequence of ints)
+           ) -> str:
         "The key of the candidate `genome` stands for (with the run's adapted modules)."
         return apply_versions(decode(genome, self.space), self.versions).key
     @staticmethod

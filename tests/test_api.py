@@ -75,3 +75,54 @@ def test_no_import_cycle():
         return seen
     cycles = sorted({tuple(sorted((m, d))) for m in graph for d in graph[m] if m in reach(d)})
     assert cycles == [], cycles
+
+
+def _public_callables():
+    "(module, qualified name, callable, its parameters) of every public function, method and dataclass of the package."
+    import dataclasses, importlib, inspect
+    for mod_name in sorted(_module_names()):
+        mod = importlib.import_module(mod_name)
+        for name in getattr(mod, '__all__', []):
+            obj = getattr(mod, name, None)
+            if obj is None or getattr(obj, '__module__', None) != mod_name: continue
+            if inspect.isclass(obj):
+                targets = [(obj, obj.__init__)] if dataclasses.is_dataclass(obj) or '__init__' in obj.__dict__ else []
+                targets += [(v, v) for k, v in obj.__dict__.items() if not k.startswith('_') and inspect.isfunction(v)]
+            elif callable(obj): targets = [(obj, obj)]
+            else: continue
+            for documented, fn in targets:
+                try: sig = inspect.signature(fn)
+                except (TypeError, ValueError): continue
+                ps = [p for p, v in sig.parameters.items() if p not in ('self', 'cls') and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+                yield mod_name, getattr(fn, '__qualname__', name), (obj if dataclasses.is_dataclass(obj) and fn is obj.__init__ else documented), ps
+
+
+def test_most_public_callables_document_every_parameter():
+    "At least 80% of the public callables that take parameters document each one (a comment beside it, as nbdev reads them)."
+    from fastcore.docments import docments
+    rows = [(m, q, all(docments(obj).get(p) for p in ps)) for m, q, obj, ps in _public_callables() if ps]
+    share = sum(ok for *_, ok in rows) / len(rows)
+    print(f'{share:.0%} of {len(rows)} public callables document every parameter')
+    assert share >= 0.8, [f'{m}.{q}' for m, q, ok in rows if not ok]
+
+
+def test_no_public_function_takes_more_than_about_ten_parameters():
+    "Settings travel in dataclasses (their fields are documented one by one), so no public function needs more than 11 parameters."
+    import dataclasses
+    big = [(m, q, len(ps)) for m, q, obj, ps in _public_callables() if not dataclasses.is_dataclass(obj) and len(ps) > 11]
+    assert big == [], big
+
+
+def test_most_export_cells_are_followed_by_a_test():
+    "The notebooks' rhythm: at least 70% of the exported cells that define something (not only imports) are followed by a cell that checks something."
+    import json, re
+    from pathlib import Path
+    n = followed = 0
+    for nb in sorted((Path(__file__).resolve().parents[1] / 'nbs').glob('[0-9]*.ipynb')):
+        cells = [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+        for src, nxt in zip(cells, cells[1:] + ['']):
+            code = [l for l in src.splitlines() if l.strip() and not l.lstrip().startswith(('#', 'import ', 'from '))]
+            if re.match(r'\s*#\|\s*export\b', src) and code:
+                n += 1; followed += bool(re.search(r'\btest_\w+\(|\bassert\b', nxt))
+    print(f'{followed} of {n} exported cells are followed by a test')
+    assert followed / n >= 0.7

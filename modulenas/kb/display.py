@@ -96,7 +96,8 @@ def _repr_html_(self: KnowledgeBase) -> str:
 
 # %% ../../nbs/05d_kb_display.ipynb #269a34d0
 @patch
-def plot(self: KnowledgeBase, figsize=(11, 4)):
+def plot(self: KnowledgeBase, figsize=(11, 4), # the figure's size in inches
+        ):
     "Figure: modules per network by output resolution (bars), and parameters against output width (by network)."
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter

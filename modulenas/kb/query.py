@@ -58,14 +58,16 @@ def _record(row: sqlite3.Row) -> ModuleRecord:
 _ORDER = " ORDER BY parent, position"
 
 @patch
-def get(self: KnowledgeBase, mid: str) -> ModuleRecord:
+def get(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03'
+       ) -> ModuleRecord:
     "The record of module `mid`; KeyError when there is none."
     rows = self._rows("SELECT * FROM modules WHERE id = ?", (mid,))
     if not rows: raise KeyError(f"no module {mid!r} in the knowledge base at {self.path}")
     return _record(rows[0])
 
 @patch
-def modules_of(self: KnowledgeBase, parent: str) -> list[ModuleRecord]:
+def modules_of(self: KnowledgeBase, parent: str, # a network's name in the knowledge base
+              ) -> list[ModuleRecord]:
     "The modules of network `parent` in network order (empty when it is not here)."
     return [_record(r) for r in self._rows("SELECT * FROM modules WHERE parent = ? ORDER BY position", (parent,))]
 
@@ -87,7 +89,8 @@ def __iter__(self: KnowledgeBase): return iter([_record(r) for r in self._rows("
 
 # %% ../../nbs/05b_kb_query.ipynb #95786a34
 @patch
-def model_meta(self: KnowledgeBase, name: str) -> dict:
+def model_meta(self: KnowledgeBase, name: str, # a network's name in the knowledge base
+              ) -> dict:
     "What the index knows about network `name`: metadata (mean, std, dataset, `source`, ...), size, granularity, `metrics` and `origin` ('zoo' or 'user')."
     rows = self._rows("SELECT * FROM models WHERE name = ?", (name,))
     if not rows: raise KeyError(f"no network {name!r} in the knowledge base at {self.path}")
@@ -155,20 +158,23 @@ def query(self: KnowledgeBase, in_channels=None, # accepted input channels (a va
 
 # %% ../../nbs/05b_kb_query.ipynb #313b5c5b
 @patch
-def lineage(self: KnowledgeBase, mid: str) -> tuple[str, ...]:
+def lineage(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03'
+           ) -> tuple[str, ...]:
     "Names of the nodes of the parent's traced graph that module `mid` covers, in order."
     self.get(mid)
     return tuple(r[0] for r in self._rows("SELECT node FROM lineage WHERE module_id = ? ORDER BY ordinal", (mid,)))
 
 @patch
-def info(self: KnowledgeBase, mid: str) -> ModuleInfo:
+def info(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03'
+        ) -> ModuleInfo:
     "The `ModuleInfo` of module `mid`, as `decompose` described it."
     r = self.get(mid)
     return ModuleInfo(r.parent, r.position, r.kind, r.in_shape, r.out_shape, r.in_channels, r.out_channels,
                       r.in_reduction, r.out_reduction, r.params, r.flops, self.lineage(mid))
 
 @patch
-def spec(self: KnowledgeBase, mid: str) -> dict:
+def spec(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03'
+        ) -> dict:
     "The graph spec of module `mid` (JSON data, see `modulenas.graphspec`)."
     self.get(mid)
     text = self._rows("SELECT spec FROM modules WHERE id = ?", (mid,))[0][0]
@@ -255,7 +261,8 @@ def tensors(self: KnowledgeBase, kind: str, # what they are
     return {r['key']: read(r) for r in self._rows(sql + " ORDER BY added, rowid", args)}
 
 @patch
-def tensor_contexts(self: KnowledgeBase, kind: str) -> list[dict]:
+def tensor_contexts(self: KnowledgeBase, kind: str, # what the tensors are, e.g. 'adapter'
+                   ) -> list[dict]:
     "The contexts tensors of `kind` are recorded under."
     return [_loads(r[0], f"a context of {kind} tensors") for r in self._rows("SELECT DISTINCT context FROM tensors WHERE kind = ? ORDER BY context", (kind,))]
 
@@ -263,7 +270,8 @@ def tensor_contexts(self: KnowledgeBase, kind: str) -> list[dict]:
 VERSION = 'version'  # the `source` of a network made by `add_version`
 
 @patch
-def version_info(self: KnowledgeBase, name: str) -> dict | None:
+def version_info(self: KnowledgeBase, name: str, # a network's name in the knowledge base (a version's: '<network>@<hash>')
+                ) -> dict | None:
     "What network `name` is a version of (`root`, `module`, `adapted_from` and how it was made), or None for an original."
     rows = self._rows("SELECT source, meta FROM models WHERE name = ?", (name,))
     if not rows: raise KeyError(f"no network {name!r} in the knowledge base at {self.path}")
@@ -275,13 +283,15 @@ def version_info(self: KnowledgeBase, name: str) -> dict | None:
     return v
 
 @patch
-def original(self: KnowledgeBase, mid: str) -> str:
+def original(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03' (a version or an original)
+            ) -> str:
     "The id of the original module that `mid` is a version of (`mid` itself for an original)."
     v = self.version_info(self.get(mid).parent)
     return mid if v is None else v['module']
 
 @patch
-def history(self: KnowledgeBase, mid: str) -> list[str]:
+def history(self: KnowledgeBase, mid: str, # module id, e.g. 'resnet20:03' (a version or an original)
+           ) -> list[str]:
     "`mid`, the module it was adapted from, and so on back to the original module."
     out = [mid]
     while (v := self.version_info(self.get(out[-1]).parent)) is not None:

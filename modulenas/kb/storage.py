@@ -258,7 +258,8 @@ def weights_bytes(module: nn.Module, # the module whose state dict is saved
     return safetensors.torch.save(tensors, metadata={'format': 'pt'})
 
 @patch
-def weights_path(self: KnowledgeBase, sha256: str) -> Path:
+def weights_path(self: KnowledgeBase, sha256: str, # the sha256 of the weight file (64 hex digits)
+                ) -> Path:
     "Where the weight file with hash `sha256` lives."
     return self.weights_dir/f"{sha256}.safetensors"
 
@@ -314,7 +315,8 @@ def _module_row(name: str, info: ModuleInfo, granularity: str, spec: str, sha: s
 
 # %% ../../nbs/05_kb.ipynb #bf36ffee
 @patch
-def has_model(self: KnowledgeBase, name: str) -> bool:
+def has_model(self: KnowledgeBase, name: str, # a network's name in the knowledge base
+             ) -> bool:
     "Whether network `name` is in the knowledge base."
     return bool(self._rows("SELECT 1 FROM models WHERE name = ?", (name,)))
 

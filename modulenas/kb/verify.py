@@ -141,7 +141,8 @@ def vacuum(self: KnowledgeBase) -> list[Path]:
     return [p for p in removed if not p.exists()]
 
 @patch
-def remove_model(self: KnowledgeBase, name: str) -> int:
+def remove_model(self: KnowledgeBase, name: str, # a network's name in the knowledge base (its modules go, their weight files stay for `vacuum`)
+                ) -> int:
     "Remove network `name` and its modules from the index (its weight files stay until `vacuum`); returns the count."
     with self._transaction() as db:
         n = db.execute("SELECT count(*) FROM modules WHERE parent = ?", (name,)).fetchone()[0]

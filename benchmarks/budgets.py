@@ -135,6 +135,12 @@ def score_cuts(out: Path, kb, evaluator, max_params: float = math.inf) -> dict:
     return done
 
 
+def best_candidates(records: list[dict], budget: dict, n: int) -> list[dict]:
+    "The archive records of the `n` highest validation scores among `records` within `budget`, best first (one per key)."
+    ok = {r['key']: r for r in records if r['result'].get('error') is None and fits(r['result'], budget)}
+    return sorted(ok.values(), key=lambda r: (-r['result']['score'], r['result']['params']))[:n]
+
+
 def best_candidate(records: list[dict], budget: dict) -> dict | None:
     "The archive record of the highest validation score among `records` within `budget`."
     ok = [r for r in records if r['result'].get('error') is None and fits(r['result'], budget)]
@@ -218,24 +224,25 @@ class Jobs:
     def __init__(self, out: Path):
         self.out, self.rows = out, _load(out/'jobs.json')
 
-    def run(self, job_id: str, make, data, args: dict, lr: float, steps: int, seed: int, info: dict, teacher=None) -> dict:
-        "The row of `job_id`, training `make()` (a network) first when it has not finished before."
+    def run(self, job_id: str, make, data, args: dict, lr: float, steps: int, seed: int, info: dict, teacher=None,
+            test: bool = True) -> dict:
+        "The row of `job_id`, training `make()` (a network) first when it has not finished before (`test`: score the test half)."
         if (old := self.rows.get(job_id)) is not None:
-            if (old.get('key'), old.get('network')) == (info.get('key'), info.get('network')): return old
+            if (old.get('key'), old.get('network'), old.get('steps')) == (info.get('key'), info.get('network'), steps): return old
             print(f"  {job_id}: trained {old.get('network')} before, the plan now says {info.get('network')}: training again", flush=True)
         dev, t0 = as_device(args['device']), time.perf_counter()
         net = make().to(dev)
         run = dict(mean=net.mean, std=net.std, batch_size=250)
         val_before = accuracy(net, data.val, **run)
         losses = finetune(net, data, seed=seed, device=dev, **recipe(args, lr, steps, info['arm'] in INHERITED, teacher))
-        hits = top1_correct(net, data.test, **run).numpy()
+        hits = top1_correct(net, data.test, **run).numpy() if test else None
         row = dict(info, id=job_id, lr=lr, steps=steps, seed=seed, batch=args['batch'], val_before=val_before,
-                   val_after=accuracy(net, data.val, **run), test_after=float(hits.mean()), params=count_params(net),
-                   final_loss=float(np.mean(losses[-10:])), wall_s=time.perf_counter() - t0)
-        add_hits(self.out, {job_id: hits})
+                   val_after=accuracy(net, data.val, **run), test_after=None if hits is None else float(hits.mean()),
+                   params=count_params(net), final_loss=float(np.mean(losses[-10:])), wall_s=time.perf_counter() - t0)
+        if hits is not None: add_hits(self.out, {job_id: hits})
         self.rows[job_id] = row
         _save(self.out/'jobs.json', self.rows)
-        print(f"  {job_id}: val {row['val_after']:.4f} test {row['test_after']:.4f} ({row['wall_s']:.0f} s)", flush=True)
+        print(f"  {job_id}: val {row['val_after']:.4f}" + (f" test {row['test_after']:.4f}" if test else '') + f" ({row['wall_s']:.0f} s)", flush=True)
         return row
 
 
@@ -248,6 +255,23 @@ def stitched_net(candidate: Candidate, kb, data, args: dict, evaluator):
     return net
 
 
+def pick_by_halving(tag: str, pool: list[dict], kb, data, evaluator, jobs, args: dict) -> tuple[dict, dict]:
+    """The final pick (`modulenas.export.halving_rounds`): the pool's networks fine-tuned from their stitched start with
+    the final recipe (seed 0) for --pick-steps steps, the better half by validation accuracy on to twice the steps, until
+    one is left. Returns its record and what the pick did (rounds, steps spent); the test half is never scored."""
+    from modulenas.export import halving_rounds
+    def score(i, n):
+        rec = pool[i]; cand = Candidate.from_dict(rec['candidate'])
+        info = dict(arm='pick', budget=tag, network=cand.name or f"new {rec['key'][:6]}", key=rec['key'])
+        return jobs.run(f"{tag}-pick-{rec['key'][:10]}-{n}", lambda: stitched_net(cand, kb, data, args, evaluator), data,
+                        args, args['ft_lr'], n, 0, info, test=False)['val_after']
+    h = halving_rounds(len(pool), score, keep=1, steps=args['pick_steps'])
+    by_score = best_candidate(pool, dict(metric='params', value=math.inf))
+    about = dict(steps=h['steps'], rounds=[[dict(r, key=pool[r['index']]['key']) for r in rnd] for rnd in h['rounds']],
+                 pool=[r['key'] for r in pool], by_score=by_score['key'], picked=pool[h['picked'][0]]['key'])
+    return pool[h['picked'][0]], about
+
+
 def plan_budget(budget: dict, search_recs: list[dict], cut_recs: list[dict], parent_recs: dict, args: dict) -> dict:
     "Which network each arm trains under `budget` (the search's, the parent's, the cut's and the pruned parent's)."
     dev, rep = as_device(args['device']), args['latency_repeats']
@@ -255,6 +279,7 @@ def plan_budget(budget: dict, search_recs: list[dict], cut_recs: list[dict], par
     new = [r for r in search_recs if r['key'] not in parents]
     plan = dict(modulenas=best_candidate(new, budget), parent=best_candidate(list(parent_recs.values()), budget),
                 cut=best_candidate(cut_recs, budget))
+    if args.get('pick_from'): plan['pool'] = best_candidates(new, budget, args['pick_from'])
     ranked = sorted(parent_recs, key=lambda k: -parent_recs[k]['result']['score'])
     names = [parent_recs[k]['candidate']['name'] for k in ranked]
     plan['best_parent'] = names[0]
@@ -270,32 +295,37 @@ def plan_budget(budget: dict, search_recs: list[dict], cut_recs: list[dict], par
 def train_budget(budget: dict, plan: dict, kb, data, evaluator, jobs: Jobs, args: dict) -> list[dict]:
     "Every arm's trainings under `budget` (all seeds; the learning-rate choice for the standard architecture first)."
     tag, steps, seeds, rows = budget['name'].replace(' ', ''), args['steps'], range(args['seeds']), []
+    extra = 0  # steps the final pick spent: every alternative gets them too
+    if plan.get('pool'):
+        plan['modulenas'], plan['pick'] = pick_by_halving(tag, plan['pool'], kb, data, evaluator, jobs, args)
+        extra = plan['pick']['steps']
     for arm in ('modulenas', 'parent', 'cut'):
         if (rec := plan.get(arm)) is None: continue
+        n_steps = steps if arm == 'modulenas' else steps + extra
         cand = Candidate.from_dict(rec['candidate'])
         info = dict(arm=arm, budget=budget['name'], network=cand.name or f"new {rec['key'][:6]}", key=rec['key'],
                     val_score=rec['result']['score'], flops=rec['result']['flops'], latency_ms=rec['result'].get('latency_ms'))
         for s in seeds:
             rows.append(jobs.run(f"{tag}-{arm}-s{s}", lambda: stitched_net(cand, kb, data, args, evaluator), data, args,
-                                 args['ft_lr'], steps, s, info))
+                                 args['ft_lr'], n_steps, s, info))
     if (pr := plan.get('pruned')) is not None:
         net = prune_to(pr['parent'], budget, as_device(args['device']), args['latency_repeats'])[0]
         info = dict(arm='pruned', budget=budget['name'], network=f"{pr['parent']} pruned {pr['ratio']:.2f}",
                     flops=pr['flops'], latency_ms=pr['latency_ms'])
         for s in seeds:
-            rows.append(jobs.run(f"{tag}-pruned-s{s}", lambda: copy.deepcopy(net), data, args, args['ft_lr'], steps, s, info))
+            rows.append(jobs.run(f"{tag}-pruned-s{s}", lambda: copy.deepcopy(net), data, args, args['ft_lr'], steps + extra, s, info))
     if (st := plan.get('standard')) is not None:
         arch = f"ResNet-{st['depth']} width {st['width']}"
         info = dict(arm='scratch', budget=budget['name'], network=arch, flops=st['flops'], latency_ms=st['latency_ms'])
-        trials = [jobs.run(f"{tag}-scratch-lr{lr:g}-s0", lambda: build_standard(st, 0), data, args, lr, steps, 0, info)
+        trials = [jobs.run(f"{tag}-scratch-lr{lr:g}-s0", lambda: build_standard(st, 0), data, args, lr, steps + extra, 0, info)
                   for lr in args['scratch_lrs']]
         lr = max(trials, key=lambda r: r['val_after'])['lr']  # chosen on the validation half
         rows += [r for r in trials if r['lr'] == lr]
-        rows += [jobs.run(f"{tag}-scratch-lr{lr:g}-s{s}", lambda: build_standard(st, s), data, args, lr, steps, s, info)
+        rows += [jobs.run(f"{tag}-scratch-lr{lr:g}-s{s}", lambda: build_standard(st, s), data, args, lr, steps + extra, s, info)
                  for s in seeds if s > 0]
         teacher = zoo_net(plan['best_parent']).to(as_device(args['device']))
         kd = dict(info, arm='distilled', network=f"{arch} from {plan['best_parent']}")
-        rows += [jobs.run(f"{tag}-distilled-lr{lr:g}-s{s}", lambda: build_standard(st, s), data, args, lr, steps, s, kd,
+        rows += [jobs.run(f"{tag}-distilled-lr{lr:g}-s{s}", lambda: build_standard(st, s), data, args, lr, steps + extra, s, kd,
                           teacher=teacher) for s in seeds]
         if args['reference_mult']:
             ref = dict(info, arm=f"scratch x{args['reference_mult']}")
@@ -403,6 +433,11 @@ def budget_tables(report: dict) -> str:
         if isinstance(con, dict):  # older reports hold a count alone
             lines.append(f"The search constrained to {b['name']} scored {con['evaluations']} candidates, starting from the parents"
                          + (f" and the cuts {', '.join(con['seeded_with'])}." if con['seeded_with'] else '.'))
+        if (pk := report['plans'].get(b['name'], {}).get('pick')) is not None:
+            same = 'the same network as' if pk['picked'] == pk['by_score'] else f"not new {pk['by_score'][:6]},"
+            lines.append(f"The final pick fine-tuned the {len(pk['pool'])} best new networks by score briefly ({len(pk['rounds'])} rounds, "
+                         f"{pk['steps']:,} steps) and kept new {pk['picked'][:6]}: {same} the best by score. Every alternative trained "
+                         f"{pk['steps']:,} steps more than modulenas, so that each got the same compute.")
         if not any(s['arm'] == 'modulenas' and s['budget'] == b['name'] for s in report['summary']):
             lines.append(f"No new network within {b['name']} was found by the searches, so there is no verdict at this budget.")
         lines.append('')
@@ -452,13 +487,14 @@ def plot(report: dict, path: Path) -> None:
 def main(out='runs/budgets', budgets='70000,150000,300000,500000', models='*', steps=300, batch=128, seeds=3,
          ft_lr=0.02, ft_clip=2.0, scratch_lrs='0.05,0.1,0.2', reference_mult=10, kd_weight=0.9, kd_temperature=4.0, pop_size=12,
          n_gen=4, constrained_n_gen=8, n_calib=1000, n_val=2000, n_test=0, n_bn=2000, latency_repeats=10, draws=2000, device='cpu', seed=0,
-         results=None, progress=True) -> dict:
+         results=None, progress=True, pick_from=0, pick_steps=0) -> dict:
     "The whole comparison in `out` (resumable); returns the report."
     blist = [parse_budget(b) for b in budgets.split(',')]
     args = dict(budgets=budgets, models=models, steps=steps, batch=batch, seeds=seeds, ft_lr=ft_lr, ft_clip=ft_clip,
                 scratch_lrs=[float(x) for x in scratch_lrs.split(',')], reference_mult=reference_mult, kd_weight=kd_weight,
                 kd_temperature=kd_temperature, pop_size=pop_size, n_gen=n_gen, constrained_n_gen=constrained_n_gen, n_calib=n_calib, n_val=n_val, n_test=n_test, n_bn=n_bn,
                 latency_repeats=latency_repeats, draws=draws, device=device, seed=seed)
+    if pick_from: args |= dict(pick_from=pick_from, pick_steps=pick_steps or max(1, steps // 8))  # only when used: older runs resume
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if (old := _load(out/'args.json')) and {k: v for k, v in old.items() if k != 'budgets'} != {k: v for k, v in args.items() if k != 'budgets'}:
         raise SystemExit(f"error: {out} holds a run with other settings ({out/'args.json'}); use another --out")
@@ -541,11 +577,13 @@ def parse_args(argv=None) -> dict:
     ap.add_argument('--device', default='cpu', help='device')
     ap.add_argument('--seed', type=int, default=0, help='seed of the search and the splits')
     ap.add_argument('--results', default=None, help='also write the report here (JSON, the plot beside it as PNG)')
+    ap.add_argument('--pick-from', type=int, default=0, help='lever 3, the final pick by short fine-tuning: the N best new networks by score under each budget, halved round by round; the steps it spends are added to every alternative\'s (0: the best by score)')
+    ap.add_argument('--pick-steps', type=int, default=0, help='steps of each network in the first round of the pick (0: --steps / 8)')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     a = vars(ap.parse_args(argv))
     for k in ('steps', 'batch', 'seeds', 'pop_size', 'n_gen', 'constrained_n_gen', 'n_calib', 'n_val', 'n_bn', 'draws'):
         if a[k] < 1: ap.error(f"--{k.replace('_', '-')} must be positive, got {a[k]}")
-    for k in ('reference_mult', 'latency_repeats', 'n_test'):
+    for k in ('reference_mult', 'latency_repeats', 'n_test', 'pick_from', 'pick_steps'):
         if a[k] < 0: ap.error(f"--{k.replace('_', '-')} must be 0 or more, got {a[k]}")
     try: bl = [parse_budget(b) for b in a['budgets'].split(',')]
     except ValueError as e: ap.error(f"--budgets: {e}")

@@ -28,7 +28,7 @@ from .train import Recipe, Teacher, recipe_of
 # %% auto #0
 __all__ = ['FORMAT', 'NETWORK_FILE', 'WEIGHTS_FILE', 'MAX_RECORD_BYTES', 'MAX_WEIGHT_BYTES', 'NetworkFormatError', 'ExportedNet',
            'library_versions', 'export_network', 'read_network_record', 'load_network', 'onnx_available', 'export_onnx',
-           'onnx_max_diff', 'finetune_and_compare']
+           'onnx_max_diff', 'finetune_and_compare', 'halving_rounds', 'successive_halving']
 
 # %% ../nbs/11_export.ipynb #bacf8c61
 FORMAT = 'modulenas.network/1'  # the format string of network.json
@@ -303,3 +303,48 @@ def finetune_and_compare(items: Sequence, # Candidates and/or ready networks (As
         if export_dir is not None: export_network(net, child_path(export_dir, name, 'network name'), metrics=row, classes=data.classes, overwrite=True)
         rows.append(row | (dict(test_hits=correct.numpy()) if per_image else {}))
     return rows
+
+# %% ../nbs/11_export.ipynb #531da4bd
+def halving_rounds(n: int, # how many to choose from (in order of preference: ties go to the earlier)
+                   score, # score(index, steps) -> float, higher is better (e.g. validation accuracy after `steps` steps)
+                   keep: int = 1, # how many remain
+                   steps: int = 25, # steps of each in the first round
+                   eta: int = 2, # each round keeps 1/eta of the survivors (at least `keep`) and gives them eta times the steps
+                  ) -> dict:
+    "Successive halving over `n` choices: `picked` (indices, best first), `rounds` (index, steps, score) and `steps` spent."
+    if n < 1 or keep < 1 or steps < 1 or eta < 2: raise ValueError(f"successive halving needs n >= 1, keep >= 1, steps >= 1 and eta >= 2, not n={n}, keep={keep}, steps={steps}, eta={eta}")
+    alive, rounds, spent, s = list(range(n)), [], 0, steps
+    while len(alive) > keep:
+        scored = [(i, s, float(score(i, s))) for i in alive]
+        rounds.append([dict(index=i, steps=k, score=v) for i, k, v in scored]); spent += s * len(alive)
+        best = sorted(scored, key=lambda t: (-t[2], t[0]))
+        alive, s = [i for i, *_ in best[:max(keep, len(alive) // eta)]], s * eta
+    order = {r['index']: -r['score'] for r in rounds[-1]} if rounds else {}
+    return dict(picked=sorted(alive, key=lambda i: (order.get(i, 0.0), i)), rounds=rounds, steps=spent)
+
+# %% ../nbs/11_export.ipynb #f7e8d2a0
+def successive_halving(items: Sequence, # Candidates and/or ready networks, best first (by score)
+                       kb, # the knowledge base the candidates come from
+                       data: DataSplits, # its train split trains, its validation split ranks; the test split is not read
+                       keep: int = 1, # how many are picked
+                       steps: int = 25, # fine-tuning steps of each in the first round (eta times more every round)
+                       eta: int = 2, # each round keeps 1/eta of the survivors
+                       recipe: Recipe | None = None, # the training (its `steps` replaced by each round's; None: `Recipe()`)
+                       device=None, # default `default_device()`
+                       config: EvalConfig = EvalConfig(), # how candidates are stitched before fine-tuning
+                       teacher: Teacher | None = None, # a network to learn from too, as in the final fine-tuning
+                      ) -> dict:
+    "The `keep` of `items` that short fine-tunings rank best on the validation split: `halving_rounds`'s result, with names."
+    import copy
+    device, r = as_device(device), recipe_of(recipe, {})
+    cfg, cache, val = resolve_config(config, device), [], data.val.to(device)
+    starts = [_prepared(item, kb, data, cfg, device, cache) for item in items]
+    def score(i, n):
+        net = copy.deepcopy(starts[i])
+        finetune(net, data, r, device=device, teacher=teacher, steps=n)
+        return accuracy(net, val, mean=net.mean, std=net.std, batch_size=cfg.batch_size)
+    out = halving_rounds(len(items), score, keep, steps, eta)
+    names = [_label(item, i) for i, item in enumerate(items)]
+    for rnd in out['rounds']:
+        for row in rnd: row['name'] = names[row['index']]
+    return out | dict(names=[names[i] for i in out['picked']], batch_size=r.batch_size)

@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 
 from .core import Record, as_device, atomic_write_bytes, child_path, folder_lock, no_links, plain_file, progress_bar, save_figure, render_table, usable_device
 from .arch import Candidate, InvalidCandidate, from_parent
-from .train import Ensemble, Teacher
+from .train import Ensemble, Recipe, Teacher
 from .data import DATASETS, PROTOCOLS
 from .cli import VERSION, CLIError, _check_numbers, _check_out_folder, _fail, _run_cli, build_kb_main, command, options_from_flags
 from .spec import RunSpec, build_from_setup, check_plugins, search_setup
@@ -26,10 +26,10 @@ from .search import (Archive, SearchConfig, SearchResult, check_objectives, get_
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'MIN_PAIRS', 'RUN_FILES', 'MAX_POP', 'MAX_CANDIDATES', 'TEACHERS', 'BUDGETS', 'read_run',
-           'search_config', 'search_main', 'resume_main', 'new_front', 'choose_winners', 'setup_parts', 'read_hits',
-           'add_hits', 'parents_teacher', 'finetune_main', 'finetune_table', 'plot_finetune', 'export_main',
-           'versus_parents', 'write_report', 'PipelineSpec', 'run_main', 'search_cli', 'resume_cli', 'finetune_cli',
-           'export_cli', 'run_cli']
+           'search_config', 'search_main', 'resume_main', 'new_front', 'best_new', 'choose_winners', 'setup_parts',
+           'read_hits', 'add_hits', 'parents_teacher', 'finetune_main', 'finetune_table', 'plot_finetune',
+           'export_main', 'versus_parents', 'write_report', 'PipelineSpec', 'run_main', 'search_cli', 'resume_cli',
+           'finetune_cli', 'export_cli', 'run_cli']
 
 # %% ../nbs/12_pipeline.ipynb #11cc20f9
 def read_run(run_dir, # a search run folder
@@ -248,6 +248,16 @@ def new_front(run: dict, # a finished search run (from `read_run`)
     mask = pareto_mask([r['F'] for r in recs])
     return sorted([r for r, m in zip(recs, mask) if m], key=lambda r: -r['result']['score'])
 
+def best_new(run: dict, # a finished search run (from `read_run`)
+             n: int, # how many
+             strategy: str | None = None, # whose candidates (None: the run's first strategy)
+            ) -> list[dict]:
+    "Archive records of the `n` feasible, non-parent candidates of `strategy` with the best score, best first."
+    zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
+    recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
+            and k not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
+    return sorted(recs, key=lambda r: (-r['result']['score'], r['result']['params']))[:n]
+
 def choose_winners(front: list[dict], # archive records of a front, most accurate first (see `new_front`)
                    k: int = 3, # the most records chosen
                   ) -> list[dict]:
@@ -328,6 +338,25 @@ def parents_teacher(kb, # the run's knowledge base
     return kd, dict(kind=kind, members=names, val_scores={n: scores[n] for n in names}, test=test,
                     weight=kd.weight, temperature=kd.temperature)
 
+def _pick(out: Path, run: dict, pool: list[dict], keep: int, steps: int, settings: dict, kb, data, cfg, dev, kd, run_dir) -> dict:
+    "The successive-halving pick among `pool` (archive records), kept in OUT/pick.json and read back when its settings match."
+    from modulenas.export import successive_halving
+    if not pool: _fail(f"nothing to pick from in {run_dir}: no feasible new network")
+    path, keys = out/'pick.json', [r['key'] for r in pool]
+    about = dict(settings, keys=keys, keep=keep, first_steps=steps)
+    try: no_links(run_dir, path, 'run folder')  # nothing written elsewhere through a planted link
+    except ValueError as e: _fail(str(e))
+    old = json.loads(path.read_text()) if path.exists() else {}
+    if old.get('settings') == about: return old['pick']
+    cands = [Candidate.from_dict(r['candidate']) for r in pool]
+    cands = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(cands)]
+    r = successive_halving(cands, kb, data, keep, steps, device=dev, config=cfg, teacher=kd,
+                           recipe=Recipe(steps=steps, lr=settings['lr'], batch_size=settings['batch_size'], seed=settings['seed']))
+    pick = dict(pool=len(pool), picked=r['picked'], names=r['names'], steps=r['steps'], first_steps=steps, rounds=r['rounds'])
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, json.dumps(dict(settings=about, pick=pick), indent=1).encode())
+    return pick
+
 def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   top_k: int = 3, # winners from the front of new networks
                   steps: int = 300, # fine-tuning steps for every network (batch `batch_size`)
@@ -339,30 +368,34 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
                   progress: bool = True, # show a progress bar over the networks
                   strategy: str | None = None, # whose front the winners come from (default: the run's first strategy)
                   teacher: str = 'none', # learn from the parents too (`TEACHERS`): 'none', 'best' or 'ensemble'; the same teacher for every network
+                  pick_from: int = 0, # 0: winners from the front by score; N: the N best new networks by score, fine-tuned briefly (`successive_halving`, steps // 8 each in its first round), the `top_k` best survive
                  ) -> list[dict]:
     "Fine-tune the winners of `run_dir` and its zoo networks with one budget; test accuracy and an export for each (one process per run folder)."
     from modulenas.export import finetune_and_compare, load_network
-    _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'))
+    _check_numbers(top_k=(top_k, 'count'), steps=(steps, 'count'), lr=(lr, 'positive'), batch_size=(batch_size, 'count'), pick_from=(pick_from, 'steps'))
     if teacher not in TEACHERS: _fail(f"--teacher must be one of {', '.join(TEACHERS)}, not {teacher!r}")
     run = read_run(run_dir)
     with folder_lock(run_dir, 'run folder'):  # one process writes a run folder at a time
         kb, data, cfg, dev = setup_parts(run, device)
-        winners = choose_winners(new_front(run, strategy), top_k)
-        items = [Candidate.from_dict(r['candidate']) for r in winners]
-        items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
-        items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
-        if not items: _fail(f"nothing to fine-tune in {run_dir}: no new network on the front and --zoo is off")
-        out = Path(run_dir)/'finetune'
-        for c in items:  # the names come from the run's files and the knowledge base: each must stay a folder inside `out`
-            try: child_path(out, c.name, 'network name')
-            except ValueError as e: _fail(f"{e} (read from {run_dir} or its knowledge base)")
-        if out.exists() and not out.is_dir(): _fail(f"{out} is a file: fine-tuning writes its results into a folder of that name")
-        for path in [out/n for n in ('results.json', 'table.md', 'finetune.png', 'test_hits.npz')] + [out/c.name for c in items]:
-            try: no_links(run_dir, path, 'run folder')  # nothing written elsewhere through a planted link
-            except ValueError as e: _fail(str(e))
         settings = dict(steps=steps, lr=lr, batch_size=batch_size, seed=run['config']['search']['seed'])
         kd, about = parents_teacher(kb, run, teacher, cfg, dev, data)
         if kd is not None: settings |= dict(teacher=about)
+        out = Path(run_dir)/'finetune'
+        if out.exists() and not out.is_dir(): _fail(f"{out} is a file: fine-tuning writes its results into a folder of that name")
+        if pick_from:
+            pick = _pick(out, run, best_new(run, pick_from, strategy), top_k, max(1, steps // 8), settings, kb, data, cfg, dev, kd, run_dir)
+            settings |= dict(pick=pick)
+            items = [Candidate.from_dict(best_new(run, pick_from, strategy)[i]['candidate']) for i in pick['picked']]
+        else: items = [Candidate.from_dict(r['candidate']) for r in choose_winners(new_front(run, strategy), top_k)]
+        items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
+        items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
+        if not items: _fail(f"nothing to fine-tune in {run_dir}: no new network on the front and --zoo is off")
+        for c in items:  # the names come from the run's files and the knowledge base: each must stay a folder inside `out`
+            try: child_path(out, c.name, 'network name')
+            except ValueError as e: _fail(f"{e} (read from {run_dir} or its knowledge base)")
+        for path in [out/n for n in ('results.json', 'table.md', 'finetune.png', 'test_hits.npz')] + [out/c.name for c in items]:
+            try: no_links(run_dir, path, 'run folder')  # nothing written elsewhere through a planted link
+            except ValueError as e: _fail(str(e))
         path = out/'results.json'
         old = json.loads(path.read_text()) if path.exists() else {}
         done = {r['key']: r for r in old.get('rows', [])} if old.get('settings') == settings else {}
@@ -687,10 +720,10 @@ def resume_cli(
         return _search_errors(resume_main, run_dir, workers, ray_address, plugins=_split(plugins))
     print(summary_text(_run_cli(go)))
 
-@command(groups={'which networks': ('top_k', 'strategy', 'no_zoo'), 'training': ('steps', 'lr', 'batch_size', 'teacher', 'device'),
+@command(groups={'which networks': ('top_k', 'strategy', 'no_zoo', 'pick_from'), 'training': ('steps', 'lr', 'batch_size', 'teacher', 'device'),
                  'output': ('no_onnx',)},
          examples=('modulenas-finetune runs/search', 'modulenas-finetune runs/search --top-k 5 --steps 2000 --device cuda',
-                   'modulenas-finetune runs/search --teacher ensemble'))
+                   'modulenas-finetune runs/search --teacher ensemble', 'modulenas-finetune runs/search --pick-from 8 --top-k 1'))
 def finetune_cli(
     run_dir: str,  # a finished search run folder
     teacher: str = 'none',  # learn from the parents too: none, best (the one of best validation score) or ensemble (every parent the search started from, logits averaged); every network gets the same teacher
@@ -702,16 +735,21 @@ def finetune_cli(
     no_zoo: bool = False,  # do not fine-tune the zoo networks as baselines
     no_onnx: bool = False,  # do not write model.onnx files
     device: str = None,  # training device (default: the run's)
+    pick_from: int = 0,  # pick the winners by short fine-tuning: the N best new networks by score, halved round by round (first round steps/8 each), top-k survive; 0: the front by score
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
 ):
     "Fine-tune the winners and the zoo networks with one budget; test accuracy table and exports in RUN/finetune."
     from modulenas.export import onnx_available
     rows = _run_cli(lambda: finetune_main(run_dir, top_k, steps, lr, batch_size, not no_zoo,
-                                          not no_onnx and onnx_available(), device, strategy=strategy, teacher=teacher))
+                                          not no_onnx and onnx_available(), device, strategy=strategy, teacher=teacher,
+                                          pick_from=pick_from))
     print(finetune_table(rows))
     if teacher != 'none':
         kd = json.loads((Path(run_dir)/'finetune'/'results.json').read_text())['settings']['teacher']
         print(f"teacher: {kd['kind']} of {', '.join(kd['members'])}, test accuracy {kd['test']:.4f} (the ceiling a student can approach)")
+    if pick_from:
+        pk = json.loads((Path(run_dir)/'finetune'/'results.json').read_text())['settings']['pick']
+        print(f"picked {', '.join(pk['names'])} of the {pk['pool']} best by score: {len(pk['rounds'])} rounds of short fine-tuning, {pk['steps']:,} steps")
     print(f"results, exports and finetune.png in {Path(run_dir)/'finetune'}")
 
 @command(groups={'output': ('out', 'no_onnx')},

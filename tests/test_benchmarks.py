@@ -1,5 +1,5 @@
 "The benchmark scripts in benchmarks/, run as a user runs them, at a tiny size."
-import importlib, json, math, subprocess, sys
+import importlib, json, math, shutil, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -347,6 +347,20 @@ def test_budgets(tmp_path, kb_dir):
     assert json.loads((out / 'jobs.json').read_text()) == jobs and ': val ' not in r2.stdout  # nothing trained again
     bad = run_script('budgets.py', *args[:-2], '--latency-repeats', 3)
     assert bad.returncode != 0 and 'other settings' in bad.stderr
+    # lever 3: the final pick by short fine-tuning, its steps given to every alternative too (the searches reused)
+    pick = tmp_path / 'budgets-pick'
+    shutil.copytree(out, pick, ignore=shutil.ignore_patterns('args.json', 'plans.json', 'results.*'))
+    args3 = [pick if a == out else a for a in args]; args3[args3.index('--seeds') + 1] = 1  # one seed is enough here
+    r3 = run_script('budgets.py', *args3, '--pick-from', 3, '--pick-steps', 1)
+    assert r3.returncode == 0, r3.stderr[-3000:]
+    rep3 = json.loads((pick / 'results.json').read_text())
+    pk = rep3['plans']['300k params']['pick']
+    assert 1 <= len(pk['pool']) <= 3 and pk['picked'] in pk['pool'] and pk['steps'] == sum(len(x) * x[0]['steps'] for x in pk['rounds'])
+    steps3 = {s['arm']: s['steps'] for s in rep3['summary']}
+    assert steps3['modulenas'] == 2 and all(v == 2 + pk['steps'] for a, v in steps3.items() if a not in ('modulenas', 'scratch x2'))
+    jobs3 = json.loads((pick / 'jobs.json').read_text())
+    assert all(j['test_after'] is None and j['id'] not in read_hits(pick) for j in jobs3.values() if j['arm'] == 'pick')
+    assert 'The final pick fine-tuned' in (pick / 'results.md').read_text()
     for flag, value, says in (('--budgets', '0', 'positive'), ('--budgets', '2ms', 'latency-repeats'), ('--scratch-lrs', 'x', 'numbers')):
         extra = ['--latency-repeats', 0] if flag == '--budgets' and value == '2ms' else []
         bad = run_script('budgets.py', '--out', tmp_path / 'bad', flag, value, *extra)

@@ -176,6 +176,23 @@ def test_finetune_with_a_teacher(finished, cli, tmp_path):
     assert f"teacher: ensemble of {', '.join(kd['members'])}, test accuracy {kd['test']:.4f}" in r.stdout
 
 
+def test_finetune_with_a_final_pick(finished, cli, tmp_path):
+    "Winners picked by short fine-tuning among the best by score; the pick's rounds and steps are recorded, and kept."
+    run = tmp_path / 'run'
+    shutil.copytree(finished, run, ignore=shutil.ignore_patterns('finetune'))
+    r = cli('modulenas-finetune', run, '--pick-from', -1)
+    assert r.returncode == 2 and '--pick-from' in r.stderr and not (run / 'finetune').exists(), r.stderr
+    r = cli('modulenas-finetune', run, '--steps', 16, '--top-k', 1, '--pick-from', 4, '--no-zoo', '--no-onnx', timeout=900)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((run / 'finetune' / 'results.json').read_text())
+    pick = res['settings']['pick']
+    assert pick['first_steps'] == 2 and pick['pool'] >= 2 and len(pick['picked']) == 1
+    assert [len(x) for x in pick['rounds']][0] == pick['pool'] and pick['steps'] == sum(x[0]['steps'] * len(x) for x in pick['rounds'])
+    assert [row['name'] for row in res['rows']] == pick['names'] and 'picked ' in r.stdout and f"{pick['steps']:,} steps" in r.stdout
+    again = cli('modulenas-finetune', run, '--steps', 16, '--top-k', 1, '--pick-from', 4, '--no-zoo', '--no-onnx')
+    assert again.returncode == 0 and json.loads((run / 'finetune' / 'results.json').read_text()) == res  # nothing trained again
+
+
 def test_finetune_and_export(finished, cli, tmp_path):
     r = cli('modulenas-finetune', finished, '--steps', 2, '--top-k', 1, timeout=900)
     assert r.returncode == 0, r.stderr

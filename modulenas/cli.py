@@ -248,6 +248,14 @@ def _load_model_plugins(plugins: str | None) -> None:
     try: load_plugins(_split_names(plugins))
     except (FileNotFoundError, ValueError) as e: _fail(str(e))
 
+def _check_widths(widths: str | None) -> list[float]:
+    "The shares of `--widths`, each in (0, 1); one clear error otherwise."
+    if not widths: return []
+    try: keeps = [float(w) for w in widths.split(',')]
+    except ValueError: _fail(f"--widths: shares of the inner channels kept, comma-separated, such as 0.5,0.75; got {widths!r}")
+    if bad := [w for w in keeps if not (0 < w < 1)]: _fail(f"--widths: each share must be above 0 and below 1, got {', '.join(map(str, bad))}")
+    return sorted(set(keeps), reverse=True)
+
 def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if missing, extended if present)
                   models: str = '*', # zoo models to add, a glob pattern such as 'resnet*'
                   granularity: str = 'block', # where to cut: 'cut', 'block' or 'stage'
@@ -255,10 +263,12 @@ def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if mis
                   replace: bool = False, # add again models the knowledge base already has
                   progress: bool = True, # show progress bars
                   plugins: str | None = None, # comma-separated modules or .py files that register more networks (None: none)
+                  widths: str | None = None, # also store each model narrowed to these shares of its inner channels, e.g. '0.5,0.75' (`modulenas.narrow`)
                  ) -> dict:
     "Build (or extend) the knowledge base at `out` from the zoo models matching `models` (and those `plugins` register); returns a summary."
     _load_model_plugins(plugins)
     names = _check_build_args(models, granularity)
+    keeps = _check_widths(widths)
     _check_out_folder(out, '--out')  # a folder that is not a knowledge base: KnowledgeBase says so (and opens one a crash left)
     t0, fresh = time.perf_counter(), not Path(out).exists()
     try: kb = KnowledgeBase(out)
@@ -268,8 +278,15 @@ def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if mis
         try: added = kb.add_zoo(models, granularity=granularity, replace=replace, download=not offline, progress=progress)
         except ModelError as e: failed, added = e, []
         else: failed = None
+        narrowed = []
+        if keeps and failed is None:
+            from modulenas.narrow import add_narrowed, narrowed_name
+            for name in [m for m in names if m in kb.models()]:
+                for keep in keeps:
+                    try: add_narrowed(kb, name, keep, replace=replace); narrowed.append(narrowed_name(name, keep))
+                    except ValueError as e: warnings.warn(f"{name} skipped for --widths: {e}")
         summary = dict(path=str(Path(out).resolve()), models=kb.models(), modules=len(kb),
-                       added=sorted({r.parent for r in added}), granularity=granularity,
+                       added=sorted({r.parent for r in added}), granularity=granularity, narrowed=narrowed,
                        skipped=[str(w.message) for w in caught if 'skipped' in str(w.message)],
                        seconds=round(time.perf_counter() - t0, 2))
     if fresh and not summary['models']: shutil.rmtree(out, ignore_errors=True)  # no empty knowledge base left behind
@@ -280,9 +297,10 @@ def build_kb_main(out: str = 'runs/kb', # the knowledge-base folder (made if mis
     return summary
 
 # %% ../nbs/10_cli.ipynb #555e5970
-@command(groups={'knowledge base': ('out', 'models', 'granularity', 'replace', 'plugins'), 'weights': ('offline',)},
+@command(groups={'knowledge base': ('out', 'models', 'granularity', 'widths', 'replace', 'plugins'), 'weights': ('offline',)},
          examples=('modulenas-build-kb --out runs/kb', "modulenas-build-kb --out runs/kb --models 'resnet2*' --offline",
-                   'modulenas-build-kb --out runs/kb --models mynet --plugins my_models.py'))
+                   'modulenas-build-kb --out runs/kb --models mynet --plugins my_models.py',
+                   "modulenas-build-kb --out runs/kb --models 'resnet*' --widths 0.5,0.75"))
 def build_kb(
     out: str = 'runs/kb',  # knowledge-base folder (created if missing, extended if present)
     models: str = '*',  # zoo models to add, a glob pattern such as 'resnet*'
@@ -290,10 +308,11 @@ def build_kb(
     offline: bool = False,  # never download: read weights only from $MODULENAS_SHARED/zoo
     replace: bool = False,  # re-add models already in the knowledge base
     plugins: str = None,  # comma-separated modules or .py files registering networks of your own (modulenas.zoo.register_model)
+    widths: str = None,  # also store each model narrowed to these shares of its blocks' inner channels, e.g. 0.5,0.75 (as <model>-w50, ...)
     version: Annotated[str, dict(action='version')] = VERSION,  # print the version of modulenas and exit
 ):
     "Cut the zoo's pretrained models into modules and store them in a knowledge base."
-    s = _run_cli(build_kb_main, out, models, granularity, offline, replace, True, plugins)
+    s = _run_cli(build_kb_main, out, models, granularity, offline, replace, True, plugins, widths)
     for msg in s['skipped']: print(f"warning: {msg}", file=sys.stderr)
     print(f"knowledge base {s['path']}: {s['modules']} modules from {len(s['models'])} models "
-          f"({', '.join(s['models'])}); added {', '.join(s['added']) or 'nothing new'} in {s['seconds']} s")
+          f"({', '.join(s['models'])}); added {', '.join(s['added'] + s['narrowed']) or 'nothing new'} in {s['seconds']} s")

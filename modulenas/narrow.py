@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .core import Record, count_params
+from .core import Record, count_flops, count_params
+from .decompose import Piece
 
 # %% auto #0
-__all__ = ['InnerGroup', 'inner_groups', 'narrow_module']
+__all__ = ['InnerGroup', 'inner_groups', 'narrow_module', 'narrowed_name', 'add_narrowed']
 
 # %% ../nbs/06b_narrow.ipynb #bec9f008
 _ACTS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU)
@@ -110,3 +111,33 @@ def narrow_module(gm: fx.GraphModule, # the module to narrow (left unchanged)
         kept.append(dict(group=g.producer, channels=g.channels, kept=k))
     new.recompile()
     return new.eval() if not gm.training else new, kept
+
+# %% ../nbs/06b_narrow.ipynb #ade36abd
+def narrowed_name(parent: str, # the network narrowed
+                  keep: float, # the share of inner channels kept
+                 ) -> str:
+    "The knowledge-base name of `parent` narrowed to `keep`: `<parent>-w<percent>`."
+    return f"{parent}-w{round(100 * keep)}"
+
+def add_narrowed(kb, # a `modulenas.kb.KnowledgeBase`
+                 parent: str, # a network of it
+                 keep: float, # the share of each module's inner channels kept, in (0, 1)
+                 replace: bool = False, # store it again when it is there already
+                ) -> list:
+    "Store `parent` with every module narrowed to `keep` (see above); the records of the new network's modules."
+    if not (isinstance(keep, (int, float)) and 0 < keep < 1): raise ValueError(f"keep must be a share in (0, 1), not {keep!r}")
+    name, meta = narrowed_name(parent, keep), kb.model_meta(parent)
+    if meta.get('narrowed'): raise ValueError(f"{parent} is itself a narrowed network (of {meta['narrowed']['of']}): narrow the original")
+    if not replace and kb.has_model(name): return kb.modules_of(name)
+    pieces, groups = [], 0
+    for rec in kb.modules_of(parent):
+        gm = kb.load_module(rec.id)
+        small, kept = narrow_module(gm, keep)
+        groups += len(kept)
+        x = torch.zeros(1, *rec.in_shape)
+        info = dataclasses.replace(kb.info(rec.id), params=count_params(small), flops=count_flops(small, x))
+        pieces.append(Piece(small, info))
+    if not groups: raise ValueError(f"{parent} has no inner channels to narrow (no conv -> BatchNorm -> conv inside its modules)")
+    keys = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'zoo_name', 'origin')
+    new_meta = {k: meta[k] for k in keys if meta.get(k) is not None} | dict(narrowed=dict(of=parent, keep=keep, groups=groups))
+    return kb.add_pieces(name, pieces, meta['granularity'], new_meta, {}, replace)

@@ -60,3 +60,20 @@ def mynet8(num_classes=10): return CifarResNet(8, num_classes=num_classes)
             assert torch.allclose(y, net(x), atol=1e-5)  # its modules compute the network with its own weights
     r = cli('modulenas-build-kb', '--out', out, '--plugins', tmp_path / 'missing.py')
     assert r.returncode == 2 and 'plugin file' in r.stderr and 'not found' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_narrowed_networks(tmp_path, zoo_dir, cli):
+    "--widths stores each model narrowed as well, modules with the same interfaces and fewer parameters; a search can mix them."
+    out = tmp_path / 'kb'
+    r = cli('modulenas-build-kb', '--out', out, '--models', 'resnet20', '--widths', '0.5')
+    assert r.returncode == 0, r.stderr
+    assert 'resnet20-w50' in r.stdout
+    with KnowledgeBase(out) as kb:
+        assert kb.models() == ['resnet20', 'resnet20-w50']
+        a, b = kb.modules_of('resnet20'), kb.modules_of('resnet20-w50')
+        assert [(x.in_shape, x.out_shape) for x in a] == [(x.in_shape, x.out_shape) for x in b]
+        assert sum(x.params for x in b) < 0.6 * sum(x.params for x in a)
+        assert kb.model_meta('resnet20-w50')['narrowed'] == dict(of='resnet20', keep=0.5, groups=9)
+    for bad, says in (('0', 'above 0 and below 1'), ('1', 'above 0 and below 1'), ('half', 'comma-separated')):
+        r = cli('modulenas-build-kb', '--out', tmp_path / 'kb2', '--models', 'resnet20', '--widths', bad)
+        assert r.returncode == 2 and says in r.stderr and not (tmp_path / 'kb2').exists(), r.stderr

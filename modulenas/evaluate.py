@@ -23,6 +23,7 @@ from .scores import ScoreInputs, compute_scores, get_score
 from .arch import Candidate, InvalidCandidate, validate, from_parent, random_candidate
 from .assemble import (assemble, fit_adapters, fit_downstream, keep_adapters, fit_classifier, recalibrate_bn, refine, ModulePool,
                                  TeacherCache, images_key, resize_classifier)
+from .narrow import narrowed_slots
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'EvalConfig', 'resolve_config', 'prepare_net', 'measure_latency', 'finetune', 'kendall_tau',
@@ -289,7 +290,7 @@ def stitch(net: nn.Module, # an assembled network (`AssembledNet`), changed in p
         fit = fit_adapters(net, kb, calib.images, teacher_cache, ridge=config.ridge, batch_size=config.batch_size,
                            amp=amp, channels_last=config.channels_last)
     with _timed(stage_s, 'bn', device):
-        first = min(net.adapter_slots, default=None)
+        first = min([*net.adapter_slots, *narrowed_slots(net.plan, kb)], default=None)  # the first seam, or the first narrowed module
         if config.recalibrate == 'all' or (config.recalibrate == 'downstream' and first is not None):
             upstream = nn.ModuleList(net.slots[:first] if config.recalibrate == 'downstream' else [])
             kept = {k: v.clone() for k, v in upstream.state_dict().items()}
@@ -358,7 +359,8 @@ def evaluate(candidate: Candidate, # the network to score
             with _timed(stage_s, 'raw', device): acc['raw'] = accuracy(net, val, **run)
         fit, head = stitch(net, kb, calib, teacher_cache, cfg, device, stage_s)
         if cfg.keep_adapters and fit and not cfg.downstream_steps: _keep(kb, net, fit, teacher_cache, cfg.ridge)  # closed-form fits only
-        if net.adapter_slots or cfg.recalibrate == 'all' or acc['raw'] is None or (head is not None and head.refit):
+        changed = net.adapter_slots or narrowed_slots(net.plan, kb) or cfg.recalibrate == 'all'  # BatchNorm re-estimated
+        if changed or acc['raw'] is None or (head is not None and head.refit):
             with _timed(stage_s, 'stitched', device): acc['stitched'] = accuracy(net, val, **run)
         else: acc['stitched'] = acc['raw']   # nothing was fitted or re-estimated: the same network
         in_shape = tuple(kb.get(candidate.stem).in_shape)

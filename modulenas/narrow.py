@@ -18,7 +18,7 @@ from .core import Record, count_flops, count_params
 from .decompose import Piece
 
 # %% auto #0
-__all__ = ['InnerGroup', 'inner_groups', 'narrow_module', 'narrowed_name', 'add_narrowed']
+__all__ = ['InnerGroup', 'inner_groups', 'narrow_module', 'narrowed_name', 'add_narrowed', 'narrowed_slots']
 
 # %% ../nbs/06b_narrow.ipynb #bec9f008
 _ACTS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU)
@@ -141,3 +141,17 @@ def add_narrowed(kb, # a `modulenas.kb.KnowledgeBase`
     keys = ('mean', 'std', 'dataset', 'num_classes', 'input_size', 'family', 'source', 'license', 'zoo_name', 'origin')
     new_meta = {k: meta[k] for k in keys if meta.get(k) is not None} | dict(narrowed=dict(of=parent, keep=keep, groups=groups))
     return kb.add_pieces(name, pieces, meta['granularity'], new_meta, {}, replace)
+
+# %% ../nbs/06b_narrow.ipynb #158c4f08
+def narrowed_slots(slots: Sequence, # a candidate's slots (`arch.plan`), or anything with a `parent` per slot
+                   kb, # the knowledge base (a stand-in without `model_meta` has no narrowed networks)
+                  ) -> list[int]:
+    "The indices of the slots whose module comes from a narrowed network (`add_narrowed`)."
+    if not hasattr(kb, 'model_meta'): return []
+    out, seen = [], {}
+    for i, s in enumerate(slots):
+        if s.parent not in seen:
+            try: seen[s.parent] = bool(kb.model_meta(s.parent).get('narrowed'))
+            except (KeyError, LookupError): seen[s.parent] = False
+        if seen[s.parent]: out.append(i)
+    return out

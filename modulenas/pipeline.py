@@ -237,13 +237,18 @@ def _strategy_of(run: dict, strategy: str | None) -> str:
     if strategy not in names: _fail(f"the run used the strategies {', '.join(names)}, not {strategy!r}")
     return strategy
 
+def _feasible_new(run: dict, strategy: str | None) -> list[dict]:
+    "Archive records of the feasible, non-parent candidates `strategy` asked for, each once, in the order asked."
+    zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
+    recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
+            and k not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
+    return recs
+
 def new_front(run: dict, # a finished search run (from `read_run`)
               strategy: str | None = None, # the strategy whose front is wanted (None: the run's first)
              ) -> list[dict]:
     "Archive records of the Pareto front of the feasible, non-parent candidates `strategy` (default: the run's first) asked for, by error."
-    zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
-    recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
-            and k not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
+    recs = _feasible_new(run, strategy)
     if not recs: return []
     mask = pareto_mask([r['F'] for r in recs])
     return sorted([r for r, m in zip(recs, mask) if m], key=lambda r: -r['result']['score'])
@@ -253,9 +258,7 @@ def best_new(run: dict, # a finished search run (from `read_run`)
              strategy: str | None = None, # whose candidates (None: the run's first strategy)
             ) -> list[dict]:
     "Archive records of the `n` feasible, non-parent candidates of `strategy` with the best score, best first."
-    zoo, keys = set(run['pareto'].get('zoo', {})), run['pareto']['evaluated'][_strategy_of(run, strategy)]
-    recs = [r for k in dict.fromkeys(keys) if (r := run['archive'].get(k)) is not None
-            and k not in zoo and max(r['G']) <= 0 and r['result'].get('error') is None]
+    recs = _feasible_new(run, strategy)
     return sorted(recs, key=lambda r: (-r['result']['score'], r['result']['params']))[:n]
 
 def choose_winners(front: list[dict], # archive records of a front, most accurate first (see `new_front`)
@@ -383,9 +386,10 @@ def finetune_main(run_dir, # a finished search run (see `modulenas-search`)
         out = Path(run_dir)/'finetune'
         if out.exists() and not out.is_dir(): _fail(f"{out} is a file: fine-tuning writes its results into a folder of that name")
         if pick_from:
-            pick = _pick(out, run, best_new(run, pick_from, strategy), top_k, max(1, steps // 8), settings, kb, data, cfg, dev, kd, run_dir)
+            pool = best_new(run, pick_from, strategy)
+            pick = _pick(out, run, pool, top_k, max(1, steps // 8), settings, kb, data, cfg, dev, kd, run_dir)
             settings |= dict(pick=pick)
-            items = [Candidate.from_dict(best_new(run, pick_from, strategy)[i]['candidate']) for i in pick['picked']]
+            items = [Candidate.from_dict(pool[i]['candidate']) for i in pick['picked']]
         else: items = [Candidate.from_dict(r['candidate']) for r in choose_winners(new_front(run, strategy), top_k)]
         items = [c if c.name else Candidate(c.stem, c.body, c.head, name=f"new{i + 1}") for i, c in enumerate(items)]
         items += [from_parent(kb, n) for n in (sorted(run['pareto'].get('zoo', {}).values()) if zoo else [])]
